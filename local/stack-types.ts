@@ -21,9 +21,14 @@ export interface LocalCloud {
   upstashRedis: { url: string; token: string };
   /** Stand-in for Upstash Kafka REST and Kafka REST Proxy v2 (topics kept as Redis Streams). */
   kafka: { url: string; username: string; password: string };
+  /** Control port of the gateway: `POST /faults/{api}` and `POST /apis/{api}/stop|start`. */
+  gatewayControl: { url: string };
 }
 
 export interface StackFile extends LocalCloud {
   /** The Worker's base URL (only when a Worker was started). */
   worker?: string;
 }
+
+/** The gateway's control port: fault injection and stopping/starting one API (tests only). */
+export type GatewayApi = "planetscale" | "upstashRedis" | "kafka";

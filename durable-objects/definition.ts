@@ -1,0 +1,35 @@
+import { z } from "zod";
+import type { EventDefinition } from "./ledger.ts";
+
+/** The definition as the object stores it; checked again here because RPC is a boundary too. */
+export const eventDefinitionSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    name: z.string().min(1).max(200),
+    totalStock: z.number().int().min(1).max(10_000_000),
+    startsAt: z.number().int(),
+    endsAt: z.number().int().nullable(),
+    couponExpiresAt: z.number().int().nullable(),
+    waves: z.array(z.object({ at: z.number().int(), quantity: z.number().int().min(1) })).min(1),
+  })
+  .strict()
+  .refine((d) => d.waves.reduce((sum, w) => sum + w.quantity, 0) === d.totalStock, {
+    message: "wave quantities must add up to totalStock",
+  });
+
+/** Two definitions are the same event when every field matches (waves already sorted). */
+export function sameDefinition(a: EventDefinition, b: EventDefinition): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+function canonical(d: EventDefinition): unknown[] {
+  return [
+    d.id,
+    d.name,
+    d.totalStock,
+    d.startsAt,
+    d.endsAt,
+    d.couponExpiresAt,
+    d.waves.map((w) => [w.at, w.quantity]),
+  ];
+}

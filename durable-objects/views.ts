@@ -1,0 +1,110 @@
+import type { EventDefinition, EventState, LedgerCounters, Refusal } from "./ledger.ts";
+import { nextWaveAt, releasedAt, stateOf } from "./ledger.ts";
+
+/** What the object answers over RPC: plain, structured-clonable data in the API's shapes. */
+
+export interface EventView {
+  id: string;
+  name: string;
+  state: EventState;
+  totalStock: number;
+  released: number;
+  issued: number;
+  remaining: number;
+  startsAt: string;
+  endsAt: string | null;
+  couponExpiresAt: string | null;
+  waves: { at: string; quantity: number }[];
+  nextWaveAt: string | null;
+}
+
+export type CouponStatus = "issued" | "redeemed" | "expired";
+
+export interface CouponView {
+  id: string;
+  eventId: string;
+  userId: string;
+  status: CouponStatus;
+  issuedAt: string;
+  expiresAt: string | null;
+  redeemedAt: string | null;
+  orderId: string | null;
+}
+
+export type SinkState = "ok" | "retrying" | "disabled";
+
+export interface SinkView {
+  state: SinkState;
+  delivered: number;
+  lastError: string | null;
+  lastDeliveredAt: string | null;
+}
+
+export interface StatsView {
+  event: EventView;
+  claims: { issued: number; rejected: Record<string, number> };
+  outbox: { pending: number; oldestAgeMs: number };
+  sinks: { mysql: SinkView; kafka: SinkView };
+}
+
+export type DefineResult =
+  | { outcome: "created" | "unchanged"; event: EventView }
+  | { outcome: "conflict"; event: EventView };
+
+export type ClaimResult =
+  | { outcome: "issued" | "existing"; coupon: CouponView }
+  | { outcome: "refused"; refusal: Refusal }
+  | { outcome: "unknown-event" };
+
+export const iso = (ms: number): string => new Date(ms).toISOString();
+export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
+
+export function eventView(def: EventDefinition, counters: LedgerCounters, now: number): EventView {
+  const released = releasedAt(def, now);
+  const next = nextWaveAt(def, now);
+  return {
+    id: def.id,
+    name: def.name,
+    state: stateOf(def, counters, now),
+    totalStock: def.totalStock,
+    released,
+    issued: counters.issued,
+    remaining: Math.max(0, released - counters.issued),
+    startsAt: iso(def.startsAt),
+    endsAt: isoOrNull(def.endsAt),
+    couponExpiresAt: isoOrNull(def.couponExpiresAt),
+    waves: def.waves.map((w) => ({ at: iso(w.at), quantity: w.quantity })),
+    nextWaveAt: isoOrNull(next),
+  };
+}
+
+export type CouponRow = {
+  coupon_id: string;
+  user_id: string;
+  issued_at: number;
+  expires_at: number | null;
+  status: string;
+  redeemed_at: number | null;
+  order_id: string | null;
+};
+
+export function couponView(eventId: string, row: CouponRow, now: number): CouponView {
+  const expired = row.status === "issued" && row.expires_at !== null && row.expires_at <= now;
+  return {
+    id: row.coupon_id,
+    eventId,
+    userId: row.user_id,
+    status: expired ? "expired" : row.status === "redeemed" ? "redeemed" : "issued",
+    issuedAt: iso(row.issued_at),
+    expiresAt: isoOrNull(row.expires_at),
+    redeemedAt: isoOrNull(row.redeemed_at),
+    orderId: row.order_id,
+  };
+}
+
+export const disabledSink: SinkView = {
+  state: "disabled",
+  delivered: 0,
+  lastError: null,
+  lastDeliveredAt: null,
+};

@@ -1,0 +1,105 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { createMiddleware } from "hono/factory";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { configFrom } from "./config.ts";
+import type { HonoEnv } from "./hono-env.ts";
+import { allowedMethods } from "./lib/allowed-methods.ts";
+import { ProblemError, problemResponse } from "./problems.ts";
+import { claims } from "./routes/claims.ts";
+import { mountDocs } from "./routes/docs.ts";
+import { events } from "./routes/events.ts";
+import { service } from "./routes/service.ts";
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+/** Builds the whole HTTP surface; the Worker entry and the tests use this same app. */
+export function buildApp(): OpenAPIHono<HonoEnv> {
+  const app = new OpenAPIHono<HonoEnv>();
+
+  app.use(requestId());
+  app.use(
+    cors({
+      origin: (origin, c: Context<HonoEnv>) => corsOrigin(origin, c.env.CORS_ORIGINS),
+      allowMethods: ["GET", "POST", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+      exposeHeaders: ["Retry-After", "RateLimit", "RateLimit-Policy", "X-Request-Id", "Location"],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ProblemError("payload-too-large", { detail: "The body is over 16 KiB." });
+      },
+    }),
+  );
+  app.use(
+    createMiddleware<HonoEnv>(async (c, next) => {
+      c.set("config", configFrom(c.env));
+      await next();
+    }),
+  );
+
+  app.route("/", service);
+  app.route("/", events);
+  app.route("/", claims);
+  app.get("/", (c) => c.json({ service: "coupon-edge", docs: "/docs", openapi: "/openapi.json" }));
+  mountDocs(app);
+
+  app.notFound((c) => {
+    const allow = allowedMethods(app.routes, c.req.path);
+    if (allow.length > 0) {
+      return problemResponse("method-not-allowed", {
+        detail: `${c.req.method} is not served on ${c.req.path}.`,
+        headers: { Allow: allow.join(", ") },
+      });
+    }
+    return problemResponse("not-found", { detail: `No route ${c.req.method} ${c.req.path}.` });
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof ProblemError) return problemResponse(err.slug, err.options);
+    if (err instanceof HTTPException && err.status === 400) {
+      // hono's own validators (e.g. a JSON body that does not parse).
+      return problemResponse("invalid-request", {
+        detail: err.message,
+        extra: { errors: [{ path: "body", message: err.message }] },
+      });
+    }
+    if (isOverloaded(err)) {
+      return problemResponse("unavailable", {
+        detail: "The event is busy; try again.",
+        retryAfter: 1,
+      });
+    }
+    console.error(
+      JSON.stringify({
+        level: "error",
+        requestId: c.var.requestId,
+        method: c.req.method,
+        path: c.req.path,
+        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      }),
+    );
+    return problemResponse("internal", { detail: `Request ${c.var.requestId} failed.` });
+  });
+
+  return app;
+}
+
+function corsOrigin(origin: string, configured: string | undefined): string | null {
+  const allowed = (configured ?? "*").split(",").map((o) => o.trim());
+  if (allowed.includes("*")) return "*";
+  return allowed.includes(origin) ? origin : null;
+}
+
+/** Durable Object errors the platform marks as overload or retryable: the caller may retry. */
+function isOverloaded(err: Error): boolean {
+  const flags = err as Error & { overloaded?: boolean; retryable?: boolean };
+  return flags.overloaded === true || flags.retryable === true;
+}

@@ -1,0 +1,22 @@
+import type { EventDefinition } from "../../durable-objects/ledger.ts";
+import type { CreateEventInput } from "../schemas/event.ts";
+
+const ms = (iso: string): number => Date.parse(iso);
+const msOrNull = (iso: string | null | undefined): number | null => (iso ? ms(iso) : null);
+
+/** The validated create body as the object stores it: epoch ms, waves sorted, defaults filled. */
+export function toDefinition(body: CreateEventInput): EventDefinition {
+  const startsAt = ms(body.startsAt);
+  const waves = body.waves
+    ? body.waves.map((w) => ({ at: ms(w.at), quantity: w.quantity })).sort((a, b) => a.at - b.at)
+    : [{ at: startsAt, quantity: body.totalStock }];
+  return {
+    id: body.id,
+    name: body.name,
+    totalStock: body.totalStock,
+    startsAt,
+    endsAt: msOrNull(body.endsAt),
+    couponExpiresAt: msOrNull(body.couponExpiresAt),
+    waves,
+  };
+}

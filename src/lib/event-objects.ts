@@ -1,0 +1,27 @@
+import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
+import type { Refusal } from "../../durable-objects/ledger.ts";
+import { ProblemError } from "../problems.ts";
+
+/** The object that serializes one event's stock. Addressed by the event id. */
+export function eventObject(env: Env, eventId: string): DurableObjectStub<CouponEvent> {
+  return env.COUPON_EVENT.get(env.COUPON_EVENT.idFromName(eventId));
+}
+
+export function eventNotFound(eventId: string): ProblemError {
+  return new ProblemError("not-found", { detail: `No event with id "${eventId}".` });
+}
+
+const REFUSAL_DETAIL: Record<Refusal["slug"], string> = {
+  "sold-out": "Every coupon of this event has been issued.",
+  "awaiting-release": "The coupons released so far are gone; more will be released later.",
+  "not-started": "The event has not started yet.",
+  paused: "The event is paused.",
+  ended: "The event has ended.",
+};
+
+export function refusalProblem(refusal: Refusal): ProblemError {
+  return new ProblemError(refusal.slug, {
+    detail: REFUSAL_DETAIL[refusal.slug],
+    ...(refusal.retryAfter === undefined ? {} : { retryAfter: refusal.retryAfter }),
+  });
+}

@@ -1,0 +1,92 @@
+import { createMiddleware } from "hono/factory";
+import { verify } from "hono/jwt";
+import type { JWTPayload } from "hono/utils/jwt/types";
+import type { HonoEnv } from "../hono-env.ts";
+import { ProblemError } from "../problems.ts";
+
+/**
+ * The only algorithm accepted for user tokens. It is configuration, never read from the token's
+ * header: a token claiming `none`, RS256 or anything else fails before its signature is looked at.
+ */
+const USER_TOKEN_ALG = "HS256";
+const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
+
+const challenge = { "WWW-Authenticate": 'Bearer error="invalid_token"' };
+
+function unauthorized(detail: string): ProblemError {
+  return new ProblemError("unauthorized", { detail, headers: challenge });
+}
+
+/** The credentials of `Authorization: Bearer <credentials>`; any other scheme is refused. */
+function bearer(header: string | undefined): string {
+  if (!header) throw unauthorized("Missing Authorization header.");
+  const match = BEARER.exec(header);
+  if (!match?.[1]) throw unauthorized("Authorization must be `Bearer <token>`.");
+  return match[1];
+}
+
+// Imported once per isolate and secret, not per request.
+const keys = new Map<string, Promise<CryptoKey>>();
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+/** Verifies a user token and returns its `sub`; throws `unauthorized` otherwise. */
+export async function verifyUserToken(token: string, secret: string): Promise<string> {
+  let payload: JWTPayload;
+  try {
+    payload = await verify(token, await hmacKey(secret), { alg: USER_TOKEN_ALG });
+  } catch (err) {
+    const name = err instanceof Error ? err.name : "";
+    throw unauthorized(
+      name === "JwtTokenExpired"
+        ? "The token has expired."
+        : name === "JwtTokenNotBefore" || name === "JwtTokenIssuedAt"
+          ? "The token is not valid yet."
+          : "The token is malformed or badly signed.",
+    );
+  }
+  // hono checks `exp` only when present; the contract requires it.
+  if (typeof payload.exp !== "number") throw unauthorized("The token has no `exp` claim.");
+  const sub = payload.sub;
+  if (typeof sub !== "string" || sub.length < 1 || sub.length > 128) {
+    throw unauthorized("The token's `sub` must be a string of 1..128 characters.");
+  }
+  return sub;
+}
+
+/** Requires a valid user JWT; puts its `sub` in `c.var.userId`. */
+export const requireUser = createMiddleware<HonoEnv>(async (c, next) => {
+  const token = bearer(c.req.header("Authorization"));
+  c.set("userId", await verifyUserToken(token, c.var.config.JWT_SECRET));
+  await next();
+});
+
+/** Requires the operator token; a valid user token gets 403, anything else 401. */
+export const requireOperator = createMiddleware<HonoEnv>(async (c, next) => {
+  const token = bearer(c.req.header("Authorization"));
+  if (await sameSecret(token, c.var.config.ADMIN_TOKEN)) return next();
+  await verifyUserToken(token, c.var.config.JWT_SECRET);
+  throw new ProblemError("forbidden", { detail: "This endpoint is for operators." });
+});
+
+/** Constant-time comparison: both sides are hashed first so lengths leak nothing either. */
+async function sameSecret(given: string, expected: string): Promise<boolean> {
+  const encoder = new TextEncoder();
+  const [a, b] = await Promise.all([
+    crypto.subtle.digest("SHA-256", encoder.encode(given)),
+    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
+  ]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}

@@ -1,0 +1,71 @@
+import { createRoute } from "@hono/zod-openapi";
+import { assertNever } from "../../durable-objects/ledger.ts";
+import { eventNotFound, eventObject, refusalProblem } from "../lib/event-objects.ts";
+import { newRouter } from "../lib/router.ts";
+import { requireUser } from "../middleware/auth.ts";
+import { ProblemError } from "../problems.ts";
+import { EventIdParam, json, problem } from "../schemas/common.ts";
+import { CouponSchema } from "../schemas/coupon.ts";
+
+const user = [{ userToken: [] }];
+
+const claim = createRoute({
+  method: "post",
+  path: "/v1/events/{id}/claims",
+  summary: "Claim a coupon",
+  description:
+    "First come, first served. A user holds at most one coupon per event: a retry answers 200 with the same coupon. The body is ignored.",
+  tags: ["claims"],
+  security: user,
+  middleware: [requireUser] as const,
+  request: { params: EventIdParam },
+  responses: {
+    201: json(CouponSchema, "Issued by this call"),
+    200: json(CouponSchema, "This user already holds this coupon"),
+    400: problem("invalid-request"),
+    401: problem("unauthorized"),
+    404: problem("not-found"),
+    409: problem("sold-out · awaiting-release · not-started · paused · ended (see Retry-After)"),
+  },
+});
+
+const myClaim = createRoute({
+  method: "get",
+  path: "/v1/events/{id}/claims/me",
+  summary: "The caller's coupon of this event",
+  tags: ["claims"],
+  security: user,
+  middleware: [requireUser] as const,
+  request: { params: EventIdParam },
+  responses: {
+    200: json(CouponSchema, "The caller's coupon"),
+    400: problem("invalid-request"),
+    401: problem("unauthorized"),
+    404: problem("not-found: no such event, or the caller holds no coupon of it"),
+  },
+});
+
+export const claims = newRouter()
+  .openapi(claim, async (c) => {
+    const { id } = c.req.valid("param");
+    const result = await eventObject(c.env, id).claim(c.var.userId);
+    switch (result.outcome) {
+      case "issued":
+        return c.json(result.coupon, 201);
+      case "existing":
+        return c.json(result.coupon, 200);
+      case "refused":
+        throw refusalProblem(result.refusal);
+      case "unknown-event":
+        throw eventNotFound(id);
+      default:
+        return assertNever(result);
+    }
+  })
+  .openapi(myClaim, async (c) => {
+    const { id } = c.req.valid("param");
+    const coupon = await eventObject(c.env, id).claimOf(c.var.userId);
+    if (!coupon)
+      throw new ProblemError("not-found", { detail: "You hold no coupon of this event." });
+    return c.json(coupon, 200);
+  });

@@ -1,0 +1,122 @@
+import { createRoute } from "@hono/zod-openapi";
+import { toDefinition } from "../lib/event-definition.ts";
+import { eventNotFound, eventObject } from "../lib/event-objects.ts";
+import { newRouter } from "../lib/router.ts";
+import { requireOperator } from "../middleware/auth.ts";
+import { jsonBody } from "../middleware/json-body.ts";
+import { ProblemError } from "../problems.ts";
+import { EventIdParam, json, problem } from "../schemas/common.ts";
+import { CreateEventBody, EventSchema, StatsSchema } from "../schemas/event.ts";
+
+const operator = [{ adminToken: [] }];
+
+const createEvent = createRoute({
+  method: "post",
+  path: "/v1/events",
+  summary: "Create an event",
+  description:
+    "Idempotent: creating the same id with the same definition again answers 200; a different definition answers 409 `conflict`.",
+  tags: ["events"],
+  security: operator,
+  middleware: [requireOperator, jsonBody] as const,
+  request: {
+    body: { required: true, content: { "application/json": { schema: CreateEventBody } } },
+  },
+  responses: {
+    201: json(EventSchema, "Created"),
+    200: json(EventSchema, "Already created with the same definition"),
+    400: problem("invalid-request"),
+    401: problem("unauthorized"),
+    403: problem("forbidden"),
+    409: problem("conflict"),
+    413: problem("payload-too-large"),
+  },
+});
+
+const getEvent = createRoute({
+  method: "get",
+  path: "/v1/events/{id}",
+  summary: "Read an event",
+  description: "May be served from a cache up to 1 s old.",
+  tags: ["events"],
+  request: { params: EventIdParam },
+  responses: {
+    200: json(EventSchema, "The event"),
+    400: problem("invalid-request"),
+    404: problem("not-found"),
+  },
+});
+
+const pauseRoute = (action: "pause" | "resume") =>
+  createRoute({
+    method: "post",
+    path: `/v1/events/{id}/${action}`,
+    summary: action === "pause" ? "Pause an event" : "Resume a paused event",
+    description: "Takes effect at once; idempotent.",
+    tags: ["events"],
+    security: operator,
+    middleware: [requireOperator] as const,
+    request: { params: EventIdParam },
+    responses: {
+      200: json(EventSchema, "The event"),
+      400: problem("invalid-request"),
+      401: problem("unauthorized"),
+      403: problem("forbidden"),
+      404: problem("not-found"),
+    },
+  });
+
+const getStats = createRoute({
+  method: "get",
+  path: "/v1/events/{id}/stats",
+  summary: "Operator statistics of an event",
+  tags: ["events"],
+  security: operator,
+  middleware: [requireOperator] as const,
+  request: { params: EventIdParam },
+  responses: {
+    200: json(StatsSchema, "Counters, outbox and sinks"),
+    400: problem("invalid-request"),
+    401: problem("unauthorized"),
+    403: problem("forbidden"),
+    404: problem("not-found"),
+  },
+});
+
+export const events = newRouter()
+  .openapi(createEvent, async (c) => {
+    const def = toDefinition(c.req.valid("json"));
+    const result = await eventObject(c.env, def.id).define(def);
+    if (result.outcome === "conflict") {
+      throw new ProblemError("conflict", {
+        detail: `Event "${def.id}" already exists with a different definition.`,
+      });
+    }
+    c.header("Location", `/v1/events/${def.id}`);
+    return c.json(result.event, result.outcome === "created" ? 201 : 200);
+  })
+  .openapi(getEvent, async (c) => {
+    const { id } = c.req.valid("param");
+    const event = await eventObject(c.env, id).event();
+    if (!event) throw eventNotFound(id);
+    c.header("Cache-Control", "public, max-age=1");
+    return c.json(event, 200);
+  })
+  .openapi(pauseRoute("pause"), async (c) => {
+    const { id } = c.req.valid("param");
+    const event = await eventObject(c.env, id).setPaused(true);
+    if (!event) throw eventNotFound(id);
+    return c.json(event, 200);
+  })
+  .openapi(pauseRoute("resume"), async (c) => {
+    const { id } = c.req.valid("param");
+    const event = await eventObject(c.env, id).setPaused(false);
+    if (!event) throw eventNotFound(id);
+    return c.json(event, 200);
+  })
+  .openapi(getStats, async (c) => {
+    const { id } = c.req.valid("param");
+    const stats = await eventObject(c.env, id).stats();
+    if (!stats) throw eventNotFound(id);
+    return c.json(stats, 200);
+  });

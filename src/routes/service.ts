@@ -1,0 +1,57 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { newRouter } from "../lib/router.ts";
+import { PROBLEMS, type ProblemSlug, problemType } from "../problems.ts";
+import { json, problem } from "../schemas/common.ts";
+
+const SinkHealth = z.enum(["ok", "retrying", "disabled"]);
+
+const HealthSchema = z
+  .object({
+    status: z.enum(["ok", "degraded"]),
+    sinks: z.object({ mysql: SinkHealth, kafka: SinkHealth, redis: SinkHealth }),
+  })
+  .openapi("Health");
+
+const health = createRoute({
+  method: "get",
+  path: "/health",
+  summary: "Service health",
+  tags: ["service"],
+  responses: { 200: json(HealthSchema, "Health of the service and its sinks") },
+});
+
+const slugs = Object.keys(PROBLEMS) as [ProblemSlug, ...ProblemSlug[]];
+
+const explainProblem = createRoute({
+  method: "get",
+  path: "/problems/{slug}",
+  summary: "Explain a problem type",
+  tags: ["service"],
+  request: { params: z.object({ slug: z.enum(slugs) }) },
+  responses: {
+    200: json(
+      z.object({
+        type: z.string(),
+        title: z.string(),
+        status: z.number().int(),
+        description: z.string(),
+      }),
+      "What the problem means",
+    ),
+    400: problem("invalid-request"),
+  },
+});
+
+export const service = newRouter()
+  .openapi(health, (c) =>
+    // Sinks arrive with the outbox drain; until then none is configured.
+    c.json(
+      { status: "ok", sinks: { mysql: "disabled", kafka: "disabled", redis: "disabled" } } as const,
+      200,
+    ),
+  )
+  .openapi(explainProblem, (c) => {
+    const { slug } = c.req.valid("param");
+    const { status, title, description } = PROBLEMS[slug];
+    return c.json({ type: problemType(slug), title, status, description }, 200);
+  });

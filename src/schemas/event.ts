@@ -1,0 +1,109 @@
+import { z } from "@hono/zod-openapi";
+import { EVENT_ID_PATTERN, Timestamp } from "./common.ts";
+
+const MAX_STOCK = 10_000_000;
+const MAX_WAVES = 1000;
+
+const EventStateSchema = z
+  .enum(["scheduled", "open", "awaiting-release", "paused", "sold-out", "ended"])
+  .openapi("EventState");
+
+export const EventSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    state: EventStateSchema,
+    totalStock: z.number().int(),
+    released: z.number().int().openapi({ description: "Stock released by the waves so far." }),
+    issued: z.number().int(),
+    remaining: z.number().int().openapi({ description: "released - issued" }),
+    startsAt: z.string(),
+    endsAt: z.string().nullable(),
+    couponExpiresAt: z.string().nullable(),
+    waves: z.array(z.object({ at: z.string(), quantity: z.number().int() })),
+    nextWaveAt: z.string().nullable(),
+  })
+  .openapi("Event");
+
+export const CreateEventBody = z
+  .object({
+    id: z.string().regex(EVENT_ID_PATTERN, "id must match [A-Za-z0-9_-]{1,64}"),
+    name: z.string().trim().min(1).max(200),
+    totalStock: z.number().int().min(1).max(MAX_STOCK),
+    startsAt: Timestamp,
+    endsAt: Timestamp.nullable().optional(),
+    couponExpiresAt: Timestamp.nullable().optional(),
+    waves: z
+      .array(z.object({ at: Timestamp, quantity: z.number().int().min(1).max(MAX_STOCK) }).strict())
+      .min(1)
+      .max(MAX_WAVES)
+      .optional()
+      .openapi({ description: "Defaults to all stock in one wave at startsAt." }),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    const startsAt = Date.parse(body.startsAt);
+    if (body.endsAt && Date.parse(body.endsAt) <= startsAt) {
+      ctx.addIssue({ code: "custom", path: ["endsAt"], message: "endsAt must be after startsAt" });
+    }
+    if (body.couponExpiresAt && Date.parse(body.couponExpiresAt) <= startsAt) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["couponExpiresAt"],
+        message: "couponExpiresAt must be after startsAt",
+      });
+    }
+    if (!body.waves) return;
+    const sum = body.waves.reduce((total, wave) => total + wave.quantity, 0);
+    if (sum !== body.totalStock) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["waves"],
+        message: `wave quantities add up to ${sum}, not totalStock ${body.totalStock}`,
+      });
+    }
+    body.waves.forEach((wave, i) => {
+      const at = Date.parse(wave.at);
+      if (at < startsAt) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["waves", i, "at"],
+          message: "a wave cannot come before startsAt",
+        });
+      }
+      if (body.endsAt && at >= Date.parse(body.endsAt)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["waves", i, "at"],
+          message: "a wave must come before endsAt",
+        });
+      }
+    });
+  })
+  .openapi("CreateEvent");
+
+export type CreateEventInput = z.infer<typeof CreateEventBody>;
+
+const SinkSchema = z
+  .object({
+    state: z.enum(["ok", "retrying", "disabled"]),
+    delivered: z.number().int(),
+    lastError: z.string().nullable(),
+    lastDeliveredAt: z.string().nullable(),
+  })
+  .openapi("Sink");
+
+export const StatsSchema = z
+  .object({
+    event: EventSchema,
+    claims: z.object({
+      issued: z.number().int(),
+      rejected: z.record(z.string(), z.number().int()),
+    }),
+    outbox: z.object({ pending: z.number().int(), oldestAgeMs: z.number() }),
+    sinks: z.object({
+      mysql: SinkSchema,
+      kafka: SinkSchema,
+    }),
+  })
+  .openapi("EventStats");
