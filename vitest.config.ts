@@ -28,6 +28,7 @@ export default defineConfig({
             "test/local-cloud/**/*.test.ts",
             "test/stack/**/*.test.ts",
             "test/contract/**/*.test.ts",
+            "test/unit/**/*.test.ts",
           ],
           environment: "node",
           testTimeout: 60_000,

@@ -64,6 +64,13 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
 
   app.onError((err, c) => {
     if (err instanceof ProblemError) return problemResponse(err.slug, err.options);
+    if (err instanceof HTTPException && err.status === 415) {
+      const message = "Content-Type must be application/json.";
+      return problemResponse("invalid-request", {
+        detail: message,
+        extra: { errors: [{ path: "header.content-type", message }] },
+      });
+    }
     if (err instanceof HTTPException && err.status === 400) {
       // hono's own validators (e.g. a JSON body that does not parse).
       return problemResponse("invalid-request", {
