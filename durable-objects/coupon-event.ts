@@ -1,8 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
+import { sinkConfigFrom } from "../src/sinks/config.ts";
+import { sinksFor } from "../src/sinks/index.ts";
+import type { CouponRecord, SinkName } from "../src/sinks/types.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { newCouponId } from "./coupon-id.ts";
 import { eventDefinitionSchema, sameDefinition } from "./definition.ts";
+import { drainStep } from "./drain.ts";
 import { type EventDefinition, type LedgerCounters, type RefusalSlug, refuse } from "./ledger.ts";
+import { type DeadLetter, Outbox, SINK_NAMES } from "./outbox.ts";
+import { SinkStatusStore } from "./sink-status.ts";
 import { migrate } from "./storage-schema.ts";
 import {
   type ClaimResult,
@@ -10,32 +16,49 @@ import {
   type CouponView,
   couponView,
   type DefineResult,
-  disabledSink,
   type EventView,
   eventView,
   iso,
+  isoOrNull,
+  type SinkView,
   type StatsView,
 } from "./views.ts";
 
-const OUTBOX_SCHEMA_VERSION = 1;
+/** How long a claim waits before the drain starts, so that a rush drains in batches. */
+const DRAIN_DELAY_MS = 25;
+/** After an unexpected drain error (a bug, not a sink failure), try again this much later. */
+const DRAIN_ERROR_RETRY_MS = 1_000;
 
 /**
  * One first-come-first-served event. The only writer of its stock: every claim is decided and
  * recorded (claim row, outbox row, counter) in one synchronous SQLite transaction, with no
  * `await` in between, so no interleaving can oversell. Hot counters live in memory and are
- * rebuilt from storage whenever the object starts.
+ * rebuilt from storage whenever the object starts. An alarm drains the outbox to the sinks.
  */
 export class CouponEvent extends DurableObject<Env> {
   /** Where time comes from; tests replace it with a ManualClock. */
   clock: Clock = systemClock;
+  /** Test seams (set through `runInDurableObject`); empty in production. */
+  testHooks: { afterDelivery?: () => Promise<void> } = {};
   #def: EventDefinition | null = null;
   #counters: LedgerCounters = { issued: 0, paused: false };
+  readonly #outbox: Outbox;
+  readonly #sinkStatus: SinkStatusStore;
+  /** When the drain alarm is due; non-null while one is scheduled or running. */
+  #drainAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // SQLite storage is synchronous, so loading here completes before any call is delivered.
     migrate(ctx.storage.sql);
+    this.#outbox = new Outbox(ctx.storage.sql);
+    this.#sinkStatus = new SinkStatusStore(ctx.storage.sql);
     this.#load();
+    ctx.blockConcurrencyWhile(async () => {
+      this.#drainAt = await ctx.storage.getAlarm();
+      // A restart must never strand rows: make sure a drain is coming if any are waiting.
+      if (this.#drainAt === null && this.#outbox.pending().pending > 0) this.#scheduleDrain();
+    });
   }
 
   /** Creates the event, or confirms an identical earlier create. */
@@ -72,7 +95,7 @@ export class CouponEvent extends DurableObject<Env> {
     if (!def) return { outcome: "unknown-event" };
     assertUserId(userId);
     const now = this.clock.now();
-    return this.ctx.storage.transactionSync((): ClaimResult => {
+    const result = this.ctx.storage.transactionSync((): ClaimResult => {
       const existing = this.#claimRow(userId);
       if (existing) return { outcome: "existing", coupon: couponView(def.id, existing, now) };
 
@@ -91,8 +114,7 @@ export class CouponEvent extends DurableObject<Env> {
         redeemed_at: null,
         order_id: null,
       };
-      const sql = this.ctx.storage.sql;
-      sql.exec(
+      this.ctx.storage.sql.exec(
         "INSERT INTO claims (user_id, coupon_id, issued_at, expires_at) VALUES (?, ?, ?, ?)",
         row.user_id,
         row.coupon_id,
@@ -100,23 +122,20 @@ export class CouponEvent extends DurableObject<Env> {
         row.expires_at,
       );
       const coupon = couponView(def.id, row, now);
-      const record = {
+      const record: CouponRecord = {
         type: "coupon.issued",
-        schemaVersion: OUTBOX_SCHEMA_VERSION,
+        schemaVersion: 1,
         coupon,
         at: iso(now),
       };
-      sql.exec(
-        "INSERT INTO outbox (coupon_id, payload, created_at) VALUES (?, ?, ?)",
-        row.coupon_id,
-        JSON.stringify(record),
-        now,
-      );
-      sql.exec("UPDATE event SET issued = issued + 1");
+      this.#outbox.add(coupon.id, 1, record, now);
+      this.ctx.storage.sql.exec("UPDATE event SET issued = issued + 1");
       // Memory follows storage last: if anything above throws, the counter is untouched.
       this.#counters.issued += 1;
       return { outcome: "issued", coupon };
     });
+    if (result.outcome === "issued") this.#scheduleDrain();
+    return result;
   }
 
   claimOf(userId: string): CouponView | null {
@@ -129,25 +148,97 @@ export class CouponEvent extends DurableObject<Env> {
   stats(): StatsView | null {
     if (!this.#def) return null;
     const now = this.clock.now();
-    const sql = this.ctx.storage.sql;
     const rejected: Record<string, number> = {};
-    for (const r of sql.exec<{ slug: string; n: number }>("SELECT slug, n FROM rejections")) {
+    for (const r of this.ctx.storage.sql.exec<{ slug: string; n: number }>(
+      "SELECT slug, n FROM rejections",
+    )) {
       rejected[r.slug] = r.n;
     }
-    const outbox = sql
-      .exec<{ pending: number; oldest: number | null }>(
-        "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox",
-      )
-      .one();
+    const outbox = this.#outbox.pending();
+    const sinks = {} as Record<SinkName, SinkView>;
+    for (const sink of SINK_NAMES) sinks[sink] = this.#sinkView(sink, now);
     return {
       event: this.#view(this.#def, now),
       claims: { issued: this.#counters.issued, rejected },
       outbox: {
         pending: outbox.pending,
-        oldestAgeMs: outbox.oldest === null ? 0 : Math.max(0, now - outbox.oldest),
+        oldestAgeMs: ageMs(outbox.oldestCreatedAt, now),
+        deadLetters: sinks.mysql.deadLetters + sinks.kafka.deadLetters,
       },
-      sinks: { mysql: disabledSink, kafka: disabledSink },
+      sinks,
     };
+  }
+
+  deadLetters(limit = 100): DeadLetter[] | null {
+    return this.#def ? this.#outbox.deadLetters(limit) : null;
+  }
+
+  /** Operator action: retries every dead letter, with fresh attempts. */
+  requeueDeadLetters(): { requeued: number } | null {
+    if (!this.#def) return null;
+    const requeued = this.ctx.storage.transactionSync(() =>
+      this.#outbox.requeueDeadLetters(this.clock.now()),
+    );
+    if (requeued > 0) this.#scheduleDrain();
+    return { requeued };
+  }
+
+  /**
+   * Drains the outbox one step at a time. Sink failures never escape (the platform's own alarm
+   * retries stop after a few attempts): the next alarm is always set here, last.
+   */
+  override async alarm(): Promise<void> {
+    const def = this.#def;
+    let next: number | null;
+    try {
+      next = def
+        ? await drainStep({
+            outbox: this.#outbox,
+            status: this.#sinkStatus,
+            sinks: sinksFor(this.env),
+            event: def,
+            policy: sinkConfigFrom(this.env).drain,
+            transaction: (fn) => this.ctx.storage.transactionSync(fn),
+            afterDelivery: this.testHooks.afterDelivery,
+          })
+        : null;
+    } catch (err) {
+      console.error(
+        JSON.stringify({ level: "error", msg: "drain step failed", error: String(err) }),
+      );
+      next = Date.now() + DRAIN_ERROR_RETRY_MS;
+    }
+    this.#drainAt = next;
+    if (next !== null) await this.ctx.storage.setAlarm(next);
+  }
+
+  #scheduleDrain(): void {
+    if (this.#drainAt !== null) return;
+    this.#drainAt = Date.now() + DRAIN_DELAY_MS;
+    void this.ctx.storage.setAlarm(this.#drainAt);
+  }
+
+  #sinkView(sink: SinkName, now: number): SinkView {
+    const status = this.#sinkStatus.get(sink);
+    const backlog = this.#outbox.backlog(sink);
+    const enabled = sinksFor(this.env)[sink] !== null;
+    return {
+      state: !enabled
+        ? "disabled"
+        : status.failures > 0 || this.#hasRetries(sink)
+          ? "retrying"
+          : "ok",
+      delivered: status.delivered,
+      lastError: status.lastError,
+      lastDeliveredAt: isoOrNull(status.lastDeliveredAt),
+      backlog: enabled ? backlog.pending : 0,
+      oldestPendingAgeMs: enabled ? ageMs(backlog.oldestCreatedAt, now) : 0,
+      deadLetters: this.#outbox.deadLetterCount(sink),
+    };
+  }
+
+  #hasRetries(sink: SinkName): boolean {
+    return (this.#outbox.nextDue(sink) ?? 0) > Date.now();
   }
 
   #load(): void {
@@ -180,6 +271,10 @@ export class CouponEvent extends DurableObject<Env> {
       slug,
     );
   }
+}
+
+function ageMs(since: number | null, now: number): number {
+  return since === null ? 0 : Math.max(0, now - since);
 }
 
 function assertUserId(userId: string): void {

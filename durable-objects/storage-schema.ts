@@ -23,8 +23,34 @@ const MIGRATIONS: string[] = [
    CREATE TABLE outbox (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      coupon_id TEXT NOT NULL,
+     version INTEGER NOT NULL,
      payload TEXT NOT NULL,
-     created_at INTEGER NOT NULL
+     created_at INTEGER NOT NULL,
+     mysql_state INTEGER NOT NULL DEFAULT 0,
+     mysql_attempts INTEGER NOT NULL DEFAULT 0,
+     mysql_retry_at INTEGER NOT NULL DEFAULT 0,
+     kafka_state INTEGER NOT NULL DEFAULT 0,
+     kafka_attempts INTEGER NOT NULL DEFAULT 0,
+     kafka_retry_at INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE dead_letters (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     sink TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     coupon_id TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     payload TEXT NOT NULL,
+     error TEXT NOT NULL,
+     attempts INTEGER NOT NULL,
+     failed_at INTEGER NOT NULL
+   );
+   CREATE TABLE sink_status (
+     name TEXT PRIMARY KEY,
+     delivered INTEGER NOT NULL DEFAULT 0,
+     failures INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     last_delivered_at INTEGER,
+     retry_at INTEGER NOT NULL DEFAULT 0
    );
    CREATE TABLE rejections (
      slug TEXT PRIMARY KEY,

@@ -38,12 +38,16 @@ export interface SinkView {
   delivered: number;
   lastError: string | null;
   lastDeliveredAt: string | null;
+  /** Rows this sink still has to take, and the age of the oldest. */
+  backlog: number;
+  oldestPendingAgeMs: number;
+  deadLetters: number;
 }
 
 export interface StatsView {
   event: EventView;
   claims: { issued: number; rejected: Record<string, number> };
-  outbox: { pending: number; oldestAgeMs: number };
+  outbox: { pending: number; oldestAgeMs: number; deadLetters: number };
   sinks: { mysql: SinkView; kafka: SinkView };
 }
 
@@ -101,10 +105,3 @@ export function couponView(eventId: string, row: CouponRow, now: number): Coupon
     orderId: row.order_id,
   };
 }
-
-export const disabledSink: SinkView = {
-  state: "disabled",
-  delivered: 0,
-  lastError: null,
-  lastDeliveredAt: null,
-};

@@ -90,6 +90,9 @@ const SinkSchema = z
     delivered: z.number().int(),
     lastError: z.string().nullable(),
     lastDeliveredAt: z.string().nullable(),
+    backlog: z.number().int(),
+    oldestPendingAgeMs: z.number(),
+    deadLetters: z.number().int(),
   })
   .openapi("Sink");
 
@@ -100,7 +103,11 @@ export const StatsSchema = z
       issued: z.number().int(),
       rejected: z.record(z.string(), z.number().int()),
     }),
-    outbox: z.object({ pending: z.number().int(), oldestAgeMs: z.number() }),
+    outbox: z.object({
+      pending: z.number().int(),
+      oldestAgeMs: z.number(),
+      deadLetters: z.number().int(),
+    }),
     sinks: z.object({
       mysql: SinkSchema,
       kafka: SinkSchema,

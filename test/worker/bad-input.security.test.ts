@@ -66,7 +66,12 @@ const claimWith = async (eventId: string, headers: Record<string, string>) =>
 
 const cases: Case[] = [
   // Bodies.
-  { name: "malformed JSON", status: 400, slug: "invalid-request", request: () => createWith("{ not json") },
+  {
+    name: "malformed JSON",
+    status: 400,
+    slug: "invalid-request",
+    request: () => createWith("{ not json"),
+  },
   {
     name: "a body that is not UTF-8",
     status: 400,
@@ -118,7 +123,8 @@ const cases: Case[] = [
     name: "a 17 KiB body",
     status: 413,
     slug: "payload-too-large",
-    request: (id) => createWith(JSON.stringify({ ...eventInput({ id }), name: "x".repeat(17 * 1024) })),
+    request: (id) =>
+      createWith(JSON.stringify({ ...eventInput({ id }), name: "x".repeat(17 * 1024) })),
   },
   {
     name: "a bad event id in the path",
@@ -157,21 +163,30 @@ const cases: Case[] = [
     status: 401,
     slug: "unauthorized",
     request: async (id) =>
-      claimWith(id, bearer(await forged({ alg: "HS256", typ: "JWT" }, { sub: "mallory" }, "SHA-256"))),
+      claimWith(
+        id,
+        bearer(await forged({ alg: "HS256", typ: "JWT" }, { sub: "mallory" }, "SHA-256")),
+      ),
   },
   {
     name: "a token signed with another secret",
     status: 401,
     slug: "unauthorized",
     request: async (id) =>
-      claimWith(id, bearer(await userToken("mallory", {}, "another-secret-0123456789abcdef012345"))),
+      claimWith(
+        id,
+        bearer(await userToken("mallory", {}, "another-secret-0123456789abcdef012345")),
+      ),
   },
   {
     name: "alg none",
     status: 401,
     slug: "unauthorized",
     request: async (id) =>
-      claimWith(id, bearer(await forged({ alg: "none", typ: "JWT" }, { sub: "mallory", exp: now() + 600 }))),
+      claimWith(
+        id,
+        bearer(await forged({ alg: "none", typ: "JWT" }, { sub: "mallory", exp: now() + 600 })),
+      ),
   },
   {
     name: "alg HS512 with the right secret (algorithm confusion)",
@@ -180,7 +195,13 @@ const cases: Case[] = [
     request: async (id) =>
       claimWith(
         id,
-        bearer(await forged({ alg: "HS512", typ: "JWT" }, { sub: "mallory", exp: now() + 600 }, "SHA-512")),
+        bearer(
+          await forged(
+            { alg: "HS512", typ: "JWT" },
+            { sub: "mallory", exp: now() + 600 },
+            "SHA-512",
+          ),
+        ),
       ),
   },
   {
@@ -190,7 +211,13 @@ const cases: Case[] = [
     request: async (id) =>
       claimWith(
         id,
-        bearer(await forged({ alg: "RS256", typ: "JWT" }, { sub: "mallory", exp: now() + 600 }, "SHA-256")),
+        bearer(
+          await forged(
+            { alg: "RS256", typ: "JWT" },
+            { sub: "mallory", exp: now() + 600 },
+            "SHA-256",
+          ),
+        ),
       ),
   },
   {
@@ -198,7 +225,10 @@ const cases: Case[] = [
     status: 401,
     slug: "unauthorized",
     request: async (id) =>
-      claimWith(id, bearer(await forged({ alg: "HS256" }, { sub: 42, exp: now() + 600 }, "SHA-256"))),
+      claimWith(
+        id,
+        bearer(await forged({ alg: "HS256" }, { sub: 42, exp: now() + 600 }, "SHA-256")),
+      ),
   },
   {
     name: "a tampered payload",
@@ -225,7 +255,8 @@ const cases: Case[] = [
     name: "a user token pausing",
     status: 403,
     slug: "forbidden",
-    request: async (id) => api(`/v1/events/${id}/pause`, { method: "POST", headers: await asUser("mallory") }),
+    request: async (id) =>
+      api(`/v1/events/${id}/pause`, { method: "POST", headers: await asUser("mallory") }),
   },
   {
     name: "a user token reading stats",
@@ -237,7 +268,8 @@ const cases: Case[] = [
     name: "a wrong operator token",
     status: 401,
     slug: "unauthorized",
-    request: (id) => api(`/v1/events/${id}/pause`, { method: "POST", headers: bearer(`${ADMIN_TOKEN}x`) }),
+    request: (id) =>
+      api(`/v1/events/${id}/pause`, { method: "POST", headers: bearer(`${ADMIN_TOKEN}x`) }),
   },
   // Routing.
   {

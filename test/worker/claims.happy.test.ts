@@ -6,7 +6,12 @@ describe("claiming a coupon", () => {
     const event = await createEvent({ totalStock: 3 });
     const res = await claim(event.id, "alice");
     expect(res.status).toBe(201);
-    const coupon = await res.json<{ id: string; eventId: string; userId: string; status: string }>();
+    const coupon = await res.json<{
+      id: string;
+      eventId: string;
+      userId: string;
+      status: string;
+    }>();
     expect(coupon).toMatchObject({ eventId: event.id, userId: "alice", status: "issued" });
     expect(coupon.id).toMatch(/^cpn_[0-9A-Za-z]{22}$/);
 

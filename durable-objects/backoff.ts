@@ -1,0 +1,8 @@
+/**
+ * Capped exponential backoff with jitter ("equal jitter": half fixed, half random), so that many
+ * objects retrying one recovered sink do not all hit it in the same instant.
+ */
+export function backoffMs(failures: number, baseMs: number, capMs: number): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.max(0, failures - 1));
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}

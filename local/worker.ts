@@ -1,0 +1,122 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { waitForHttp } from "./wait.ts";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const WORKERD = join(ROOT, "node_modules", "workerd", "bin", "workerd");
+const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+
+/** Bundles the Worker exactly as `wrangler deploy` would, without uploading it. */
+export async function bundleWorker(outDir: string): Promise<string> {
+  await run(process.execPath, [WRANGLER, "deploy", "--dry-run", "--outdir", outDir], {
+    WRANGLER_SEND_METRICS: "false",
+  });
+  return join(outDir, "index.js");
+}
+
+export interface WorkerOptions {
+  /** Where the config and the Durable Objects' SQLite files live. */
+  dir: string;
+  bundle: string;
+  host: string;
+  port: number;
+  /** Plain-text bindings (vars and secrets), passed through the environment, never a file. */
+  bindings: Record<string, string>;
+}
+
+export interface RunningWorker {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Serves the bundle with `workerd serve`, as two services like on Cloudflare: the front Worker,
+ * and the Durable Objects in an isolate of their own (one isolate for both starved requests
+ * under load; see ARCHITECTURE.md). `wrangler dev` stays available as `npm run dev`.
+ */
+export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
+  mkdirSync(join(opts.dir, "objects"), { recursive: true });
+  const config = join(opts.dir, "workerd.capnp");
+  writeFileSync(config, capnpConfig(opts));
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [name, value] of Object.entries(opts.bindings)) env[`BINDING_${name}`] = value;
+  const child = spawn(WORKERD, ["serve", config, "--experimental"], {
+    env,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  const url = `http://${opts.host}:${opts.port}`;
+  try {
+    await waitForHttp(`${url}/health`, { timeoutMs: 30_000, exited });
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw err;
+  }
+  return {
+    url,
+    pid: child.pid ?? -1,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function capnpConfig(opts: WorkerOptions): string {
+  // capnp resolves `embed` paths relative to the config file; absolute ones are not filesystem paths.
+  const bundle = relative(resolve(opts.dir), resolve(opts.bundle));
+  const texts = Object.keys(opts.bindings)
+    .map((name) => `(name = "${name}", fromEnvironment = "BINDING_${name}")`)
+    .join(",\n    ");
+  const worker = (namespace: string, extra: string) => `(
+  modules = [(name = "index.js", esModule = embed "${bundle}")],
+  compatibilityDate = "2026-11-01",
+  bindings = [
+    ${texts},
+    (name = "COUPON_EVENT", durableObjectNamespace = ${namespace}),
+  ],
+  globalOutbound = "internet",${extra}
+)`;
+  return `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "front", worker = .front),
+    (name = "objects", worker = .objects),
+    (name = "object-storage", disk = (path = "${resolve(opts.dir, "objects")}", writable = true)),
+    (name = "internet", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [(name = "http", address = "${opts.host}:${opts.port}", http = (), service = "front")],
+);
+
+const front :Workerd.Worker = ${worker('(className = "CouponEvent", serviceName = "objects")', "")};
+
+const objects :Workerd.Worker = ${worker(
+    '(className = "CouponEvent")',
+    `
+  durableObjectNamespaces = [(className = "CouponEvent", uniqueKey = "coupon-edge-CouponEvent", enableSql = true)],
+  durableObjectStorage = (localDisk = "object-storage"),`,
+  )};
+`;
+}
+
+function run(cmd: string, args: string[], env: Record<string, string>): Promise<void> {
+  return new Promise((done, fail) => {
+    const child = spawn(cmd, args, {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.once("exit", (code) =>
+      code === 0 ? done() : fail(new Error(`${cmd} ${args.join(" ")} exited ${code}\n${out}`)),
+    );
+  });
+}

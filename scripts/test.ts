@@ -1,0 +1,60 @@
+/**
+ * `npm test`: lint and format check, typecheck, then every test (Worker tests inside workerd,
+ * local-cloud and process tests in Node) against a local cloud of its own (own ports and data
+ * folder, removed afterwards).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { startLocalCloud } from "../local/cloud.ts";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
+
+function step(title: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
+  const started = Date.now();
+  console.log(`\n▶ ${title}`);
+  const result = spawnSync(cmd, args, {
+    stdio: "inherit",
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+  });
+  if (result.status !== 0) {
+    console.error(`✖ ${title} failed (exit ${result.status ?? result.signal})`);
+    throw new StepFailed();
+  }
+  console.log(`✔ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+class StepFailed extends Error {}
+
+async function main(): Promise<number> {
+  const t0 = Date.now();
+  step("biome (lint + format)", bin("biome"), ["check", "."]);
+  step("typecheck (worker)", bin("tsc"), ["-p", "tsconfig.json"]);
+  step("typecheck (node tooling)", bin("tsc"), ["-p", "tsconfig.node.json"]);
+
+  const dir = join(ROOT, ".local", `test-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  console.log("\n▶ starting the local cloud for tests");
+  const cloud = await startLocalCloud({ root: join(dir, "cloud") });
+  try {
+    const stackFile = join(dir, "stack.json");
+    writeFileSync(stackFile, JSON.stringify(cloud, null, 2));
+    const args = ["run", ...process.argv.slice(2)];
+    step("vitest", bin("vitest"), args, { COUPON_STACK_FILE: stackFile });
+  } finally {
+    await cloud.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`\nall checks passed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (!(err instanceof StepFailed)) console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,2 @@
+export * from "./coupon-events.ts";
+export * from "./user-coupons.ts";

@@ -1,0 +1,35 @@
+import { sql } from "drizzle-orm";
+import { datetime, index, int, mysqlTable, uniqueIndex, varchar } from "drizzle-orm/mysql-core";
+
+export type CouponStatus = "issued" | "redeemed" | "expired";
+
+/**
+ * One row per coupon (API.md "Downstream records"). Written by the MySQL sink with idempotent
+ * upserts: `version` is monotonic per coupon, so a late or repeated delivery of an older change
+ * never regresses a row.
+ */
+export const userCoupons = mysqlTable(
+  "user_coupons",
+  {
+    /** `cpn_` + 22 base62 characters. */
+    id: varchar("id", { length: 40 }).primaryKey(),
+    eventId: varchar("event_id", { length: 64 }).notNull(),
+    userId: varchar("user_id", { length: 128 }).notNull(),
+    status: varchar("status", { length: 16 }).$type<CouponStatus>().notNull(),
+    issuedAt: datetime("issued_at", { mode: "date", fsp: 3 }).notNull(),
+    expiresAt: datetime("expires_at", { mode: "date", fsp: 3 }),
+    redeemedAt: datetime("redeemed_at", { mode: "date", fsp: 3 }),
+    orderId: varchar("order_id", { length: 128 }),
+    version: int("version", { unsigned: true }).notNull().default(1),
+    updatedAt: datetime("updated_at", { mode: "date", fsp: 3 })
+      .notNull()
+      .default(sql`CURRENT_TIMESTAMP(3)`),
+  },
+  (t) => [
+    uniqueIndex("user_coupons_event_user_uq").on(t.eventId, t.userId),
+    index("user_coupons_user_issued_idx").on(t.userId, t.issuedAt),
+  ],
+);
+
+export type UserCoupon = typeof userCoupons.$inferSelect;
+export type NewUserCoupon = typeof userCoupons.$inferInsert;

@@ -1,0 +1,79 @@
+import { z } from "zod";
+import { withTimeout } from "./timeout.ts";
+import type { DeliveryReport, OutboxItem, Sink } from "./types.ts";
+
+const produceAnswer = z.object({
+  offsets: z.array(
+    z.object({
+      partition: z.number().nullish(),
+      offset: z.number().nullish(),
+      error_code: z.number().nullish(),
+      error: z.string().nullish(),
+    }),
+  ),
+});
+
+/**
+ * Kafka REST Proxy v2 (Confluent REST Proxy, Redpanda's HTTP proxy, Karapace): one
+ * `POST /topics/{topic}` per batch; a per-record `error_code` inside the 200 rejects that record only.
+ */
+export function kafkaRestV2Sink(opts: {
+  url: string;
+  username: string;
+  password: string;
+  topic: string;
+  timeoutMs: number;
+}): Sink {
+  const endpoint = `${opts.url.replace(/\/$/, "")}/topics/${encodeURIComponent(opts.topic)}`;
+  const authorization = `Basic ${btoa(`${opts.username}:${opts.password}`)}`;
+  return {
+    name: "kafka",
+    async deliver(items: OutboxItem[]): Promise<DeliveryReport> {
+      const body = JSON.stringify({
+        records: items.map((item) => ({ key: item.record.coupon.id, value: item.record })),
+      });
+      const res = await withTimeout(
+        fetch(endpoint, {
+          method: "POST",
+          headers: {
+            Authorization: authorization,
+            "Content-Type": "application/vnd.kafka.json.v2+json",
+            Accept: "application/vnd.kafka.v2+json",
+          },
+          body,
+          signal: AbortSignal.timeout(opts.timeoutMs),
+        }),
+        opts.timeoutMs,
+        "Kafka REST produce",
+      );
+      if (!res.ok) throw new Error(`Kafka REST produce answered HTTP ${res.status}`);
+      const answer = produceAnswer.parse(await res.json());
+      if (answer.offsets.length !== items.length) {
+        throw new Error(
+          `Kafka REST produce answered ${answer.offsets.length} offsets for ${items.length} records`,
+        );
+      }
+      return splitByRecordError(items, answer.offsets);
+    },
+  };
+}
+
+/** Sorts a batch by the per-record answers of a produce call (same order as the request). */
+export function splitByRecordError(
+  items: OutboxItem[],
+  answers: { error_code?: number | null; error?: string | null }[],
+): DeliveryReport {
+  const report: DeliveryReport = { delivered: [], rejected: [] };
+  items.forEach((item, i) => {
+    const answer = answers[i];
+    if (answer?.error_code || answer?.error) {
+      report.rejected.push({
+        seq: item.seq,
+        error: answer.error ?? `error_code ${answer.error_code}`,
+      });
+    } else {
+      report.delivered.push(item.seq);
+    }
+  });
+  return report;
+}
