@@ -1,25 +1,59 @@
+import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import type { StackFile } from "./local/stack-types.ts";
+import { workerBindings } from "./local/worker-bindings.ts";
 
-// Two projects: the Worker and its Durable Objects run inside workerd (Cloudflare's Vitest
-// integration); the local cloud's conformance and process tests run in Node.
+// `npm test` starts a local cloud and names its endpoints in COUPON_STACK_FILE. Without it the
+// Worker's sinks are disabled and the tests that need the local cloud fail with a clear message.
+const stackFile = process.env.COUPON_STACK_FILE;
+const stack: StackFile | undefined = stackFile
+  ? (JSON.parse(readFileSync(stackFile, "utf8")) as StackFile)
+  : undefined;
+
+/** The Worker and its Durable Objects inside workerd, pointed at the local cloud when there is one. */
+const workers = () =>
+  cloudflareTest({
+    wrangler: { configPath: "./wrangler.toml" },
+    miniflare: {
+      // Fixed test secrets: never read from .dev.vars, so a fresh clone behaves the same.
+      bindings: {
+        JWT_SECRET: "test-jwt-secret-0123456789abcdef-0123456789",
+        ADMIN_TOKEN: "test-admin-token-0123456789",
+        ...(stack
+          ? {
+              ...workerBindings(stack),
+              COUPON_STACK: JSON.stringify(stack),
+              // Faults are injected on purpose: keep retries and timeouts short.
+              SINK_TIMEOUT_MS: "1500",
+              SINK_RETRY_BASE_MS: "50",
+              SINK_RETRY_MAX_MS: "500",
+              SINK_MAX_ATTEMPTS: "3",
+            }
+          : {}),
+      },
+    },
+  });
+
+// Worker tests run inside workerd (Cloudflare's Vitest integration); local-cloud, contract and
+// process tests in Node. The fault tests break the shared gateway on purpose, so they run last
+// and one file at a time.
 export default defineConfig({
   test: {
     projects: [
       {
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
-            // Fixed test secrets: never read from .dev.vars, so a fresh clone behaves the same.
-            miniflare: {
-              bindings: {
-                JWT_SECRET: "test-jwt-secret-0123456789abcdef-0123456789",
-                ADMIN_TOKEN: "test-admin-token-0123456789",
-              },
-            },
-          }),
-        ],
+        plugins: [workers()],
         test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 60_000 },
+      },
+      {
+        plugins: [workers()],
+        test: {
+          name: "worker-faults",
+          include: ["test/worker-faults/**/*.test.ts"],
+          testTimeout: 120_000,
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
       },
       {
         test: {

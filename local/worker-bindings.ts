@@ -1,6 +1,19 @@
 import type { LocalCloud } from "./stack-types.ts";
 
-/** The Worker's non-secret bindings that point it at the local cloud instead of the real services. */
-export function workerBindings(_cloud: LocalCloud): Record<string, string> {
-  return { KAFKA_TOPIC: "coupon-events", CORS_ORIGINS: "*" };
+/**
+ * The Worker's bindings that point it at the local cloud: the same variables an operator sets
+ * for PlanetScale, Upstash Redis and Kafka in production, only the URLs and credentials differ.
+ */
+export function workerBindings(cloud: LocalCloud): Record<string, string> {
+  return {
+    KAFKA_TOPIC: "coupon-events",
+    CORS_ORIGINS: "*",
+    DATABASE_URL: cloud.planetscale.url,
+    KAFKA_PROTOCOL: "upstash",
+    KAFKA_REST_URL: cloud.kafka.url,
+    KAFKA_REST_USERNAME: cloud.kafka.username,
+    KAFKA_REST_PASSWORD: cloud.kafka.password,
+    UPSTASH_REDIS_REST_URL: cloud.upstashRedis.url,
+    UPSTASH_REDIS_REST_TOKEN: cloud.upstashRedis.token,
+  };
 }

@@ -3,7 +3,7 @@
  * local-cloud and process tests in Node) against a local cloud of its own (own ports and data
  * folder, removed afterwards).
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startLocalCloud } from "../local/cloud.ts";
@@ -11,16 +11,17 @@ import { startLocalCloud } from "../local/cloud.ts";
 const ROOT = resolve(import.meta.dirname, "..");
 const bin = (name: string) => join(ROOT, "node_modules", ".bin", name);
 
-function step(title: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
+/**
+ * Runs one step as a child process. Asynchronous on purpose: the local cloud's gateway runs in
+ * this process, and a blocking spawn would stop it from answering the tests.
+ */
+async function step(title: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   const started = Date.now();
   console.log(`\n▶ ${title}`);
-  const result = spawnSync(cmd, args, {
-    stdio: "inherit",
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-  });
-  if (result.status !== 0) {
-    console.error(`✖ ${title} failed (exit ${result.status ?? result.signal})`);
+  const child = spawn(cmd, args, { stdio: "inherit", cwd: ROOT, env: { ...process.env, ...env } });
+  const code = await new Promise<number | null>((done) => child.once("exit", (c) => done(c)));
+  if (code !== 0) {
+    console.error(`✖ ${title} failed (exit ${code})`);
     throw new StepFailed();
   }
   console.log(`✔ ${title} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
@@ -30,9 +31,9 @@ class StepFailed extends Error {}
 
 async function main(): Promise<number> {
   const t0 = Date.now();
-  step("biome (lint + format)", bin("biome"), ["check", "."]);
-  step("typecheck (worker)", bin("tsc"), ["-p", "tsconfig.json"]);
-  step("typecheck (node tooling)", bin("tsc"), ["-p", "tsconfig.node.json"]);
+  await step("biome (lint + format)", bin("biome"), ["check", "."]);
+  await step("typecheck (worker)", bin("tsc"), ["-p", "tsconfig.json"]);
+  await step("typecheck (node tooling)", bin("tsc"), ["-p", "tsconfig.node.json"]);
 
   const dir = join(ROOT, ".local", `test-${process.pid}`);
   mkdirSync(dir, { recursive: true });
@@ -42,7 +43,7 @@ async function main(): Promise<number> {
     const stackFile = join(dir, "stack.json");
     writeFileSync(stackFile, JSON.stringify(cloud, null, 2));
     const args = ["run", ...process.argv.slice(2)];
-    step("vitest", bin("vitest"), args, { COUPON_STACK_FILE: stackFile });
+    await step("vitest", bin("vitest"), args, { COUPON_STACK_FILE: stackFile });
   } finally {
     await cloud.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -12,6 +12,7 @@ import { ProblemError, problemResponse } from "./problems.ts";
 import { claims } from "./routes/claims.ts";
 import { mountDocs } from "./routes/docs.ts";
 import { events } from "./routes/events.ts";
+import { me } from "./routes/me.ts";
 import { service } from "./routes/service.ts";
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -48,6 +49,7 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
   app.route("/", service);
   app.route("/", events);
   app.route("/", claims);
+  app.route("/", me);
   app.get("/", (c) => c.json({ service: "coupon-edge", docs: "/docs", openapi: "/openapi.json" }));
   mountDocs(app);
 

@@ -1,4 +1,4 @@
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { toDefinition } from "../lib/event-definition.ts";
 import { eventNotFound, eventObject } from "../lib/event-objects.ts";
 import { newRouter } from "../lib/router.ts";
@@ -83,6 +83,56 @@ const getStats = createRoute({
   },
 });
 
+const DeadLetterSchema = z
+  .object({
+    id: z.number().int(),
+    sink: z.enum(["mysql", "kafka"]),
+    couponId: z.string(),
+    error: z.string(),
+    attempts: z.number().int(),
+    failedAt: z.string(),
+  })
+  .openapi("DeadLetter");
+
+const listDeadLetters = createRoute({
+  method: "get",
+  path: "/v1/events/{id}/dead-letters",
+  summary: "Records a sink refused every time",
+  description: "Parked after a bounded number of attempts; they no longer block the outbox.",
+  tags: ["events"],
+  security: operator,
+  middleware: [requireOperator] as const,
+  request: { params: EventIdParam },
+  responses: {
+    200: json(
+      z.object({ items: z.array(DeadLetterSchema) }),
+      "Up to 100 dead letters, oldest first",
+    ),
+    400: problem("invalid-request"),
+    401: problem("unauthorized"),
+    403: problem("forbidden"),
+    404: problem("not-found"),
+  },
+});
+
+const requeueDeadLetters = createRoute({
+  method: "post",
+  path: "/v1/events/{id}/dead-letters/requeue",
+  summary: "Retry every dead letter",
+  description: "Puts them back in the outbox for the sink that refused them, with fresh attempts.",
+  tags: ["events"],
+  security: operator,
+  middleware: [requireOperator] as const,
+  request: { params: EventIdParam },
+  responses: {
+    200: json(z.object({ requeued: z.number().int() }), "How many were re-queued"),
+    400: problem("invalid-request"),
+    401: problem("unauthorized"),
+    403: problem("forbidden"),
+    404: problem("not-found"),
+  },
+});
+
 export const events = newRouter()
   .openapi(createEvent, async (c) => {
     const def = toDefinition(c.req.valid("json"));
@@ -119,4 +169,19 @@ export const events = newRouter()
     const stats = await eventObject(c.env, id).stats();
     if (!stats) throw eventNotFound(id);
     return c.json(stats, 200);
+  })
+  .openapi(listDeadLetters, async (c) => {
+    const { id } = c.req.valid("param");
+    const letters = await eventObject(c.env, id).deadLetters();
+    if (!letters) throw eventNotFound(id);
+    return c.json(
+      { items: letters.map((l) => ({ ...l, failedAt: new Date(l.failedAt).toISOString() })) },
+      200,
+    );
+  })
+  .openapi(requeueDeadLetters, async (c) => {
+    const { id } = c.req.valid("param");
+    const result = await eventObject(c.env, id).requeueDeadLetters();
+    if (!result) throw eventNotFound(id);
+    return c.json(result, 200);
   });

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { health as probeHealth } from "../lib/health.ts";
 import { newRouter } from "../lib/router.ts";
 import { PROBLEMS, type ProblemSlug, problemType } from "../problems.ts";
 import { json, problem } from "../schemas/common.ts";
@@ -9,6 +10,7 @@ const HealthSchema = z
   .object({
     status: z.enum(["ok", "degraded"]),
     sinks: z.object({ mysql: SinkHealth, kafka: SinkHealth, redis: SinkHealth }),
+    errors: z.record(z.string(), z.string()),
   })
   .openapi("Health");
 
@@ -43,13 +45,10 @@ const explainProblem = createRoute({
 });
 
 export const service = newRouter()
-  .openapi(health, (c) =>
-    // Sinks arrive with the outbox drain; until then none is configured.
-    c.json(
-      { status: "ok", sinks: { mysql: "disabled", kafka: "disabled", redis: "disabled" } } as const,
-      200,
-    ),
-  )
+  .openapi(health, async (c) => {
+    c.header("Cache-Control", "no-store");
+    return c.json(await probeHealth(c.env), 200);
+  })
   .openapi(explainProblem, (c) => {
     const { slug } = c.req.valid("param");
     const { status, title, description } = PROBLEMS[slug];

@@ -16,6 +16,8 @@ const produceAnswer = z.object({
 /**
  * Kafka REST Proxy v2 (Confluent REST Proxy, Redpanda's HTTP proxy, Karapace): one
  * `POST /topics/{topic}` per batch; a per-record `error_code` inside the 200 rejects that record only.
+ * Records go in the binary embedded format so key and value bytes are exactly those the Upstash
+ * protocol writes (the coupon id, and the JSON text of the record): the JSON format would quote keys.
  */
 export function kafkaRestV2Sink(opts: {
   url: string;
@@ -30,14 +32,17 @@ export function kafkaRestV2Sink(opts: {
     name: "kafka",
     async deliver(items: OutboxItem[]): Promise<DeliveryReport> {
       const body = JSON.stringify({
-        records: items.map((item) => ({ key: item.record.coupon.id, value: item.record })),
+        records: items.map((item) => ({
+          key: base64(item.record.coupon.id),
+          value: base64(JSON.stringify(item.record)),
+        })),
       });
       const res = await withTimeout(
         fetch(endpoint, {
           method: "POST",
           headers: {
             Authorization: authorization,
-            "Content-Type": "application/vnd.kafka.json.v2+json",
+            "Content-Type": "application/vnd.kafka.binary.v2+json",
             Accept: "application/vnd.kafka.v2+json",
           },
           body,
@@ -76,4 +81,11 @@ export function splitByRecordError(
     }
   });
   return report;
+}
+
+function base64(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
 }

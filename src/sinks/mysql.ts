@@ -72,10 +72,11 @@ export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
       await upsert(items);
       return { delivered: items.map((i) => i.seq), rejected: [] };
     } catch (err) {
-      if (!isRefusal(err)) throw err;
+      const refused = refusal(err);
+      if (!refused) throw err;
       const [only] = items;
       if (items.length === 1 && only) {
-        return { delivered: [], rejected: [{ seq: only.seq, error: describe(err) }] };
+        return { delivered: [], rejected: [{ seq: only.seq, error: describe(refused) }] };
       }
       const mid = Math.ceil(items.length / 2);
       const [a, b] = [await deliver(items.slice(0, mid)), await deliver(items.slice(mid))];
@@ -95,9 +96,17 @@ export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
   };
 }
 
-/** An error MySQL raised about the statement (bad data), as opposed to not being reachable. */
-function isRefusal(err: unknown): err is DatabaseError {
-  return err instanceof DatabaseError && err.name === "DatabaseError" && err.status === 400;
+/**
+ * The DatabaseError of a statement MySQL refused (bad data), as opposed to MySQL not being
+ * reachable. drizzle wraps driver errors, so the cause chain is searched.
+ */
+function refusal(err: unknown): DatabaseError | null {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof DatabaseError) {
+      return e.name === "DatabaseError" && e.status === 400 ? e : null;
+    }
+  }
+  return null;
 }
 
 function describe(err: DatabaseError): string {

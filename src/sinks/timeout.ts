@@ -4,6 +4,8 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
   });
+  // Once timed out, the request may still fail later: that late failure is expected, not uncaught.
+  promise.catch(() => undefined);
   return Promise.race([promise, timeout]).finally(() => {
     if (timer !== undefined) clearTimeout(timer);
   });

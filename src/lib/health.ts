@@ -1,0 +1,87 @@
+import { Redis } from "@upstash/redis/cloudflare";
+import { sql } from "drizzle-orm";
+import { databaseFor } from "../db/client.ts";
+import { type SinkConfig, sinkConfigFrom } from "../sinks/config.ts";
+
+export type DependencyState = "ok" | "retrying" | "disabled";
+
+export interface Health {
+  status: "ok" | "degraded";
+  sinks: { mysql: DependencyState; kafka: DependencyState; redis: DependencyState };
+  /** Why a dependency is not ok (no secrets: error names and HTTP statuses only). */
+  errors: Record<string, string>;
+}
+
+const PROBE_TIMEOUT_MS = 2_000;
+/** Health is probed at most this often per isolate, so a flood of /health cannot load the sinks. */
+const CACHE_MS = 2_000;
+
+let cached: { at: number; env: object; health: Promise<Health> } | null = null;
+
+/**
+ * Probes each configured dependency (MySQL `SELECT 1`, Kafka's topic list, Redis `PING`). A
+ * dependency that fails is `retrying`: the outbox keeps claims safe and drains when it is back.
+ * Per-event delivery detail is in `GET /v1/events/{id}/stats`.
+ */
+export function health(env: object): Promise<Health> {
+  const now = Date.now();
+  if (cached && cached.env === env && now - cached.at < CACHE_MS) return cached.health;
+  const result = probeAll(env);
+  cached = { at: now, env, health: result };
+  return result;
+}
+
+async function probeAll(env: object): Promise<Health> {
+  const config = sinkConfigFrom(env);
+  const errors: Record<string, string> = {};
+  const probe = async (name: string, enabled: boolean, check: () => Promise<unknown>) => {
+    if (!enabled) return "disabled" as const;
+    try {
+      await Promise.race([
+        check(),
+        new Promise((_, reject) =>
+          setTimeout(
+            () => reject(new Error(`no answer in ${PROBE_TIMEOUT_MS} ms`)),
+            PROBE_TIMEOUT_MS,
+          ),
+        ),
+      ]);
+      return "ok" as const;
+    } catch (err) {
+      errors[name] = err instanceof Error ? err.message.slice(0, 200) : "failed";
+      return "retrying" as const;
+    }
+  };
+  const [mysql, kafka, redis] = await Promise.all([
+    probe(
+      "mysql",
+      config.mysql !== null,
+      () => databaseFor(env)?.execute(sql`SELECT 1`) ?? Promise.resolve(),
+    ),
+    probe("kafka", config.kafka !== null, () => kafkaReachable(config.kafka)),
+    probe("redis", config.redis !== null, () => redisFor(config.redis).ping()),
+  ]);
+  const sinks = { mysql, kafka, redis };
+  const degraded = Object.values(sinks).some((s) => s === "retrying");
+  return { status: degraded ? "degraded" : "ok", sinks, errors };
+}
+
+async function kafkaReachable(kafka: SinkConfig["kafka"]): Promise<void> {
+  if (!kafka) return;
+  const res = await fetch(`${kafka.url.replace(/\/$/, "")}/topics`, {
+    headers: { Authorization: `Basic ${btoa(`${kafka.username}:${kafka.password}`)}` },
+    signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+  });
+  await res.body?.cancel();
+  if (!res.ok) throw new Error(`Kafka answered HTTP ${res.status}`);
+}
+
+let redisClient: { key: string; client: Redis } | null = null;
+function redisFor(redis: SinkConfig["redis"]): Redis {
+  if (!redis) throw new Error("redis is not configured");
+  const key = `${redis.url}\n${redis.token}`;
+  if (redisClient?.key !== key) {
+    redisClient = { key, client: new Redis({ url: redis.url, token: redis.token, retry: false }) };
+  }
+  return redisClient.client;
+}

@@ -1,0 +1,124 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, desc, eq, lt, or } from "drizzle-orm";
+import { couponView } from "../../durable-objects/views.ts";
+import { databaseFor } from "../db/client.ts";
+import { userCoupons } from "../db/schema/index.ts";
+import { newRouter } from "../lib/router.ts";
+import { requireUser } from "../middleware/auth.ts";
+import { ProblemError } from "../problems.ts";
+import { json, problem } from "../schemas/common.ts";
+import { CouponSchema } from "../schemas/coupon.ts";
+
+const CURSOR = /^[A-Za-z0-9_-]{1,200}$/;
+
+/** Keyset position: (issued_at, id) of the last item of the previous page. */
+interface Position {
+  issuedAt: number;
+  id: string;
+}
+
+const encodeCursor = (p: Position): string =>
+  btoa(JSON.stringify([p.issuedAt, p.id]))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+
+function decodeCursor(cursor: string): Position {
+  try {
+    const [issuedAt, id] = JSON.parse(
+      atob(cursor.replace(/-/g, "+").replace(/_/g, "/")),
+    ) as unknown[];
+    if (typeof issuedAt === "number" && Number.isFinite(issuedAt) && typeof id === "string") {
+      return { issuedAt, id };
+    }
+  } catch {
+    // Falls through to the problem below.
+  }
+  throw new ProblemError("invalid-request", {
+    detail: "The cursor is not one this service issued.",
+    extra: { errors: [{ path: "query.cursor", message: "invalid cursor" }] },
+  });
+}
+
+const myCoupons = createRoute({
+  method: "get",
+  path: "/v1/me/coupons",
+  summary: "The caller's coupons, newest first",
+  description:
+    "Reads the persistent store (MySQL): a claim shows up here a few seconds after it was answered. Keyset pagination on (user_id, issued_at).",
+  tags: ["coupons"],
+  security: [{ userToken: [] }],
+  middleware: [requireUser] as const,
+  request: {
+    query: z.object({
+      cursor: z.string().regex(CURSOR).optional(),
+      limit: z.coerce.number().int().min(1).max(100).default(20),
+    }),
+  },
+  responses: {
+    200: json(
+      z.object({ items: z.array(CouponSchema), nextCursor: z.string().nullable() }),
+      "A page of coupons",
+    ),
+    400: problem("invalid-request"),
+    401: problem("unauthorized"),
+    503: problem("unavailable: the persistent store is not configured or not reachable"),
+  },
+});
+
+export const me = newRouter().openapi(myCoupons, async (c) => {
+  const { cursor, limit } = c.req.valid("query");
+  const db = databaseFor(c.env);
+  if (!db)
+    throw new ProblemError("unavailable", {
+      detail: "The coupon store is not configured.",
+      retryAfter: 60,
+    });
+  const after = cursor ? decodeCursor(cursor) : null;
+  const mine = eq(userCoupons.userId, c.var.userId);
+  const rows = await db
+    .select()
+    .from(userCoupons)
+    .where(
+      after
+        ? and(
+            mine,
+            or(
+              lt(userCoupons.issuedAt, new Date(after.issuedAt)),
+              and(eq(userCoupons.issuedAt, new Date(after.issuedAt)), lt(userCoupons.id, after.id)),
+            ),
+          )
+        : mine,
+    )
+    .orderBy(desc(userCoupons.issuedAt), desc(userCoupons.id))
+    .limit(limit + 1)
+    .catch((err: unknown) => {
+      throw new ProblemError("unavailable", {
+        detail: `The coupon store did not answer (${err instanceof Error ? err.name : "error"}).`,
+        retryAfter: 5,
+      });
+    });
+  const page = rows.slice(0, limit);
+  const now = Date.now();
+  const items = page.map((r) =>
+    couponView(
+      r.eventId,
+      {
+        coupon_id: r.id,
+        user_id: r.userId,
+        issued_at: r.issuedAt.getTime(),
+        expires_at: r.expiresAt?.getTime() ?? null,
+        status: r.status,
+        redeemed_at: r.redeemedAt?.getTime() ?? null,
+        order_id: r.orderId,
+      },
+      now,
+    ),
+  );
+  const last = page.at(-1);
+  const nextCursor =
+    rows.length > limit && last
+      ? encodeCursor({ issuedAt: last.issuedAt.getTime(), id: last.id })
+      : null;
+  return c.json({ items, nextCursor }, 200);
+});

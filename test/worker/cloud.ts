@@ -1,0 +1,159 @@
+import { env } from "cloudflare:workers";
+import { Client } from "@planetscale/database";
+import type { GatewayApi, StackFile } from "../../local/stack-types.ts";
+import type { CouponRecord } from "../../src/sinks/types.ts";
+import { admin, api } from "./helpers.ts";
+
+/** The local cloud `npm test` started (named through the COUPON_STACK binding). */
+export function stack(): StackFile {
+  const raw = (env as unknown as { COUPON_STACK?: string }).COUPON_STACK;
+  if (!raw) throw new Error("no local cloud: run these tests with `npm test` (it starts one)");
+  return JSON.parse(raw) as StackFile;
+}
+
+let client: Client | undefined;
+/** MySQL as the Worker sees it: through the PlanetScale HTTP API of the gateway. */
+export function mysql(): Client {
+  client ??= new Client({ url: stack().planetscale.url });
+  return client;
+}
+
+export interface CouponRow {
+  id: string;
+  event_id: string;
+  user_id: string;
+  status: string;
+}
+
+export async function userCouponRows(eventId: string): Promise<CouponRow[]> {
+  const result = await mysql().execute(
+    "SELECT id, event_id, user_id, status FROM user_coupons WHERE event_id = ? ORDER BY id",
+    [eventId],
+  );
+  return result.rows as CouponRow[];
+}
+
+/** Every record of the coupon topic about `eventId`, read from the start by a fresh consumer. */
+export async function kafkaRecords(
+  eventId: string,
+): Promise<{ key: string; value: CouponRecord }[]> {
+  const { url, username, password } = stack().kafka;
+  const auth = { Authorization: `Basic ${btoa(`${username}:${password}`)}` };
+  const group = `audit-${crypto.randomUUID()}`;
+  const json = "application/vnd.kafka.v2+json";
+  const created = await fetch(`${url}/consumers/${group}`, {
+    method: "POST",
+    headers: { ...auth, "Content-Type": json },
+    body: JSON.stringify({ name: "reader", format: "binary", "auto.offset.reset": "earliest" }),
+  });
+  if (!created.ok) throw new Error(`create consumer: ${created.status} ${await created.text()}`);
+  const base = `${url}/consumers/${group}/instances/reader`;
+  await fetch(`${base}/subscription`, {
+    method: "POST",
+    headers: { ...auth, "Content-Type": json },
+    body: JSON.stringify({ topics: [(env as unknown as { KAFKA_TOPIC: string }).KAFKA_TOPIC] }),
+  });
+  const records: { key: string; value: CouponRecord }[] = [];
+  try {
+    for (let empty = 0; empty < 2; ) {
+      const res = await fetch(`${base}/records?max_bytes=10000000`, {
+        headers: { ...auth, Accept: "application/vnd.kafka.binary.v2+json" },
+      });
+      if (!res.ok) throw new Error(`fetch records: ${res.status} ${await res.text()}`);
+      const batch = await res.json<{ key: string; value: string }[]>();
+      empty = batch.length === 0 ? empty + 1 : 0;
+      for (const r of batch) {
+        const value = JSON.parse(fromBase64(r.value)) as CouponRecord;
+        if (value.coupon?.eventId === eventId) records.push({ key: fromBase64(r.key), value });
+      }
+    }
+  } finally {
+    await fetch(base, { method: "DELETE", headers: auth });
+  }
+  return records;
+}
+
+const fromBase64 = (b64: string): string =>
+  new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+
+/** Makes one gateway API fail: `error` answers 500, `hang` never answers. */
+export async function fault(
+  target: GatewayApi,
+  faults: { mode?: "none" | "error" | "hang"; rejectMatching?: string[] },
+): Promise<void> {
+  const res = await fetch(`${stack().gatewayControl.url}/faults/${target}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(faults),
+  });
+  if (!res.ok) throw new Error(`fault ${target}: ${res.status}`);
+}
+
+export async function healAll(): Promise<void> {
+  for (const target of ["planetscale", "kafka", "upstashRedis"] as const) {
+    await fault(target, { mode: "none", rejectMatching: [] });
+    await fetch(`${stack().gatewayControl.url}/apis/${target}/start`, { method: "POST" });
+  }
+}
+
+/** Stops (connections refused) or restarts one API of the gateway on its port. */
+export async function setApiRunning(target: GatewayApi, running: boolean): Promise<void> {
+  const res = await fetch(
+    `${stack().gatewayControl.url}/apis/${target}/${running ? "start" : "stop"}`,
+    {
+      method: "POST",
+    },
+  );
+  if (!res.ok) throw new Error(`${running ? "start" : "stop"} ${target}: ${res.status}`);
+}
+
+export interface Stats {
+  claims: { issued: number };
+  outbox: { pending: number; oldestAgeMs: number; deadLetters: number };
+  sinks: Record<
+    "mysql" | "kafka",
+    {
+      state: string;
+      delivered: number;
+      backlog: number;
+      deadLetters: number;
+      lastError: string | null;
+    }
+  >;
+}
+
+export async function stats(eventId: string): Promise<Stats> {
+  const res = await api(`/v1/events/${eventId}/stats`, { headers: admin() });
+  if (res.status !== 200) throw new Error(`stats: ${res.status}`);
+  return res.json<Stats>();
+}
+
+/**
+ * Awaits a condition of the system (the drain runs on its own alarms), polling it; fails with
+ * the last observed value after `timeoutMs`. Bounded: never an open-ended sleep.
+ */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  { timeoutMs = 30_000, what = "condition" } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!done(value)) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${what} not reached in ${timeoutMs} ms; last: ${JSON.stringify(value).slice(0, 500)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    value = await read();
+  }
+  return value;
+}
+
+export const drained = (eventId: string, timeoutMs = 30_000) =>
+  eventually(
+    () => stats(eventId),
+    (s) => s.outbox.pending === 0,
+    { timeoutMs, what: `outbox of ${eventId} empty` },
+  );
