@@ -31,7 +31,7 @@ class StepFailed extends Error {}
 
 async function main(): Promise<number> {
   const t0 = Date.now();
-  await step("biome (lint + format)", bin("biome"), ["check", "."]);
+  await step("biome (lint + format)", bin("biome"), ["check", "--error-on-warnings", "."]);
   await step("typecheck (worker)", bin("tsc"), ["-p", "tsconfig.json"]);
   await step("typecheck (node tooling)", bin("tsc"), ["-p", "tsconfig.node.json"]);
 
