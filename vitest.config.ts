@@ -12,7 +12,7 @@ const stack: StackFile | undefined = stackFile
   : undefined;
 
 /** The Worker and its Durable Objects inside workerd, pointed at the local cloud when there is one. */
-const workers = () =>
+const workers = ({ sinks = true } = {}) =>
   cloudflareTest({
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {
@@ -20,7 +20,7 @@ const workers = () =>
       bindings: {
         JWT_SECRET: "test-jwt-secret-0123456789abcdef-0123456789",
         ADMIN_TOKEN: "test-admin-token-0123456789",
-        ...(stack
+        ...(stack && sinks
           ? {
               ...workerBindings(stack),
               COUPON_STACK: JSON.stringify(stack),
@@ -54,6 +54,10 @@ export default defineConfig({
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
         },
+      },
+      {
+        plugins: [workers({ sinks: false })],
+        test: { name: "worker-nosinks", include: ["test/worker-nosinks/**/*.test.ts"] },
       },
       {
         test: {

@@ -1,6 +1,7 @@
 import type { Sinks } from "../src/sinks/index.ts";
-import type { DeliveryReport, EventRow, SinkName } from "../src/sinks/types.ts";
+import type { DeliveryReport, SinkName } from "../src/sinks/types.ts";
 import { backoffMs } from "./backoff.ts";
+import type { EventDefinition } from "./ledger.ts";
 import { type Outbox, SINK_NAMES } from "./outbox.ts";
 import type { SinkStatusStore } from "./sink-status.ts";
 
@@ -16,7 +17,7 @@ export interface DrainContext {
   outbox: Outbox;
   status: SinkStatusStore;
   sinks: Sinks;
-  event: EventRow;
+  event: EventDefinition;
   policy: DrainPolicy;
   /** Runs every storage update of one drain step atomically (no await inside). */
   transaction: (fn: () => void) => void;

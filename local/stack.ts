@@ -33,11 +33,13 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
+  // COUPON_LOCAL_CLOUD=off serves the Worker alone: every sink `disabled`, coupons still issued.
+  const withCloud = process.env.COUPON_LOCAL_CLOUD !== "off";
   const [cloud, bundle] = await Promise.all([
-    startLocalCloud({ root: join(dir, "cloud"), ports: derivedPorts(port) }),
+    withCloud ? startLocalCloud({ root: join(dir, "cloud"), ports: derivedPorts(port) }) : null,
     bundleWorker(join(dir, "build")),
   ]);
-  stops.push(() => cloud.stop());
+  if (cloud) stops.push(() => cloud.stop());
 
   const secrets = localSecrets(ROOT, ["JWT_SECRET", "ADMIN_TOKEN"]);
   const worker = await startWorker({
@@ -45,20 +47,27 @@ async function main(): Promise<void> {
     bundle,
     host,
     port,
-    bindings: { ...secrets, ...workerBindings(cloud) },
+    bindings: { ...secrets, ...(cloud ? workerBindings(cloud) : {}) },
   });
   stops.push(() => worker.stop());
 
-  const stack: StackFile = { worker: worker.url, ...cloud };
+  const stack = cloud
+    ? ({ worker: worker.url, ...cloud } satisfies StackFile)
+    : { worker: worker.url };
   writeFileSync(join(STATE, "stack.json"), `${JSON.stringify(stack, null, 2)}\n`);
-  console.log(`
-coupon service   ${worker.url}   (API reference: ${worker.url}/docs)
-MariaDB          ${cloud.mysql.host}:${cloud.mysql.port}  user ${cloud.mysql.user}  db ${cloud.mysql.database}
+  console.log(`\ncoupon service   ${worker.url}   (API reference: ${worker.url}/docs)`);
+  if (cloud) {
+    console.log(`MariaDB          ${cloud.mysql.host}:${cloud.mysql.port}  user ${cloud.mysql.user}  db ${cloud.mysql.database}
 Redis            ${cloud.redis.url}
 PlanetScale API  ${cloud.planetscale.host}
 Upstash Redis    ${cloud.upstashRedis.url}
-Kafka over HTTP  ${cloud.kafka.url}
-written to .local/stack.json; Ctrl-C stops everything.`);
+Kafka over HTTP  ${cloud.kafka.url}`);
+  } else {
+    console.log(
+      "local cloud      off (COUPON_LOCAL_CLOUD=off): MySQL, Kafka and Redis sinks disabled",
+    );
+  }
+  console.log("written to .local/stack.json; Ctrl-C stops everything.");
 }
 
 /** Every local endpoint sits just above PORT, so two stacks on different PORTs never collide. */

@@ -13,6 +13,7 @@
 import { randomUUID } from "node:crypto";
 import type { Faults } from "./faults.ts";
 import { matchesPoison } from "./faults.ts";
+import { header } from "./http.ts";
 import {
   type ConsumerConfig,
   ConsumerError,
@@ -20,7 +21,6 @@ import {
   type ConsumerInstance,
   type GatewayRequest,
   type GatewayResponse,
-  headerValue,
   type ProduceInput,
   type StoredRecord,
   type TopicPartition,
@@ -360,7 +360,7 @@ async function produce(
   topic: string,
   pathPartition: number | undefined,
 ): Promise<GatewayResponse> {
-  const contentType = headerValue(req, "content-type");
+  const contentType = header(req, "content-type");
   const format = contentType ? embeddedFormat(contentType) : undefined;
   if (format === undefined) {
     throw new RestError(415, 415, "HTTP 415 Unsupported Media Type");
@@ -489,7 +489,7 @@ async function records(
   inst: ConsumerInstance,
 ): Promise<GatewayResponse> {
   const format = inst.config.format;
-  const accept = headerValue(req, "accept");
+  const accept = header(req, "accept");
   if (accept !== undefined) {
     const asked = accept
       .split(",")

@@ -40,11 +40,6 @@ export interface GatewayResponse {
   headers?: Record<string, string>;
 }
 
-export function headerValue(req: GatewayRequest, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 // ─── records ───────────────────────────────────────────────────────────────────────────────────
 
 export interface RecordHeader {

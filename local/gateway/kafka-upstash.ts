@@ -6,13 +6,13 @@
  */
 import type { Faults } from "./faults.ts";
 import { matchesPoison } from "./faults.ts";
+import { header } from "./http.ts";
 import {
   type ConsumerConfig,
   ConsumerError,
   type ConsumerGroups,
   type GatewayRequest,
   type GatewayResponse,
-  headerValue,
   type OffsetReset,
   type ProduceInput,
   type ProduceResult,
@@ -332,10 +332,10 @@ async function fetchRecords(ctx: UpstashContext, req: GatewayRequest): Promise<G
 }
 
 function consumerConfig(req: GatewayRequest): ConsumerConfig {
-  const autoCommitHeader = headerValue(req, "kafka-enable-auto-commit");
-  const interval = headerValue(req, "kafka-auto-commit-interval");
-  const reset = headerValue(req, "kafka-auto-offset-reset");
-  const session = headerValue(req, "kafka-session-timeout-ms");
+  const autoCommitHeader = header(req, "kafka-enable-auto-commit");
+  const interval = header(req, "kafka-auto-commit-interval");
+  const reset = header(req, "kafka-auto-offset-reset");
+  const session = header(req, "kafka-session-timeout-ms");
   if (autoCommitHeader !== undefined && !["true", "false"].includes(autoCommitHeader)) {
     throw new UpstashError(400, "Kafka-Enable-Auto-Commit must be true or false");
   }

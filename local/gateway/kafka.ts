@@ -12,10 +12,17 @@
  * Both use HTTP Basic auth with the configured username/password; a failure answers 401 in the
  * protocol's own error shape.
  */
-import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Redis } from "ioredis";
 import type { Faults } from "./faults.ts";
+import {
+  basicAuthorized,
+  errorMessage,
+  handleAsync,
+  type RequestHandler,
+  readBody,
+  sendJson,
+} from "./http.ts";
 import { handleRestV2, restV2Error, restV2Unauthorized } from "./kafka-rest-v2.ts";
 import {
   ConsumerGroups,
@@ -34,7 +41,7 @@ export function createKafkaGateway(opts: {
   username: string;
   password: string;
   faults: Faults;
-}): { handle: (req: IncomingMessage, res: ServerResponse) => void; close(): Promise<void> } {
+}): { handle: RequestHandler; close(): Promise<void> } {
   const redis = new Redis(opts.redisUrl, {
     maxRetriesPerRequest: 2,
     connectionName: "kafka-rest-gateway",
@@ -45,19 +52,7 @@ export function createKafkaGateway(opts: {
   const store = new TopicStore(redis, partitionsFromEnv());
   const groups = new ConsumerGroups(store);
   const ctx = { store, groups, faults: opts.faults };
-  const expected = credentialDigest(`${opts.username}:${opts.password}`);
   let closed = false;
-
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    void serve(req, res).catch((err: unknown) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const message = err instanceof Error ? err.message : String(err);
-      send(res, upstashError(500, message));
-    });
-  };
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://kafka.local");
@@ -66,7 +61,7 @@ export function createKafkaGateway(opts: {
     const rawPath = url.pathname.split("/").filter((s) => s.length > 0);
     const restV2 = speaksRestV2(rawPath, method, accept);
 
-    if (!authorized(req, expected)) {
+    if (!basicAuthorized(req, opts.username, opts.password)) {
       req.resume();
       send(res, restV2 ? restV2Unauthorized() : upstashUnauthorized());
       return;
@@ -82,9 +77,9 @@ export function createKafkaGateway(opts: {
     }
     let body: Buffer;
     try {
-      body = await readBody(req);
+      body = await readBody(req, MAX_BODY_BYTES);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       send(res, restV2 ? restV2Error(413, 413, message) : upstashError(413, message));
       return;
     }
@@ -104,7 +99,7 @@ export function createKafkaGateway(opts: {
   }
 
   return {
-    handle,
+    handle: handleAsync(serve, (res, err) => send(res, upstashError(500, errorMessage(err)))),
     async close() {
       if (closed) return;
       closed = true;
@@ -131,41 +126,12 @@ function speaksRestV2(path: string[], method: string, accept: string): boolean {
   return false;
 }
 
-function credentialDigest(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
-}
-
-function authorized(req: IncomingMessage, expected: Buffer): boolean {
-  const header = req.headers.authorization;
-  if (typeof header !== "string") return false;
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (!match) return false;
-  const decoded = Buffer.from(match[1] as string, "base64").toString("utf8");
-  return credentialDigest(decoded).equals(expected);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > MAX_BODY_BYTES) throw new Error(`request body exceeds ${MAX_BODY_BYTES} bytes`);
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
-}
-
 function send(res: ServerResponse, answer: GatewayResponse, headOnly = false): void {
-  const headers: Record<string, string | number> = { ...answer.headers };
   if (answer.body === undefined) {
-    res.writeHead(answer.status, headers);
+    res.writeHead(answer.status, { ...answer.headers });
     res.end();
     return;
   }
-  const text = JSON.stringify(answer.body);
-  headers["content-type"] = answer.contentType ?? "application/json";
-  headers["content-length"] = Buffer.byteLength(text);
-  res.writeHead(answer.status, headers);
-  res.end(headOnly ? undefined : text);
+  const { status, body, contentType, headers } = answer;
+  sendJson(res, status, body, { headOnly, contentType, headers });
 }

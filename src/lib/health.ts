@@ -1,7 +1,7 @@
-import { Redis } from "@upstash/redis/cloudflare";
 import { sql } from "drizzle-orm";
 import { databaseFor } from "../db/client.ts";
 import { type SinkConfig, sinkConfigFrom } from "../sinks/config.ts";
+import { redisFor } from "./redis.ts";
 
 export type DependencyState = "ok" | "retrying" | "disabled";
 
@@ -59,7 +59,7 @@ async function probeAll(env: object): Promise<Health> {
       () => databaseFor(env)?.execute(sql`SELECT 1`) ?? Promise.resolve(),
     ),
     probe("kafka", config.kafka !== null, () => kafkaReachable(config.kafka)),
-    probe("redis", config.redis !== null, () => redisFor(config.redis).ping()),
+    probe("redis", config.redis !== null, () => redisFor(env)?.ping() ?? Promise.resolve()),
   ]);
   const sinks = { mysql, kafka, redis };
   const degraded = Object.values(sinks).some((s) => s === "retrying");
@@ -74,14 +74,4 @@ async function kafkaReachable(kafka: SinkConfig["kafka"]): Promise<void> {
   });
   await res.body?.cancel();
   if (!res.ok) throw new Error(`Kafka answered HTTP ${res.status}`);
-}
-
-let redisClient: { key: string; client: Redis } | null = null;
-function redisFor(redis: SinkConfig["redis"]): Redis {
-  if (!redis) throw new Error("redis is not configured");
-  const key = `${redis.url}\n${redis.token}`;
-  if (redisClient?.key !== key) {
-    redisClient = { key, client: new Redis({ url: redis.url, token: redis.token, retry: false }) };
-  }
-  return redisClient.client;
 }

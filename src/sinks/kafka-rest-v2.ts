@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { withTimeout } from "./timeout.ts";
-import type { DeliveryReport, OutboxItem, Sink } from "./types.ts";
+import type { DeliveryReport, KafkaSinkOptions, OutboxItem, Sink } from "./types.ts";
 
 const produceAnswer = z.object({
   offsets: z.array(
@@ -19,13 +19,7 @@ const produceAnswer = z.object({
  * Records go in the binary embedded format so key and value bytes are exactly those the Upstash
  * protocol writes (the coupon id, and the JSON text of the record): the JSON format would quote keys.
  */
-export function kafkaRestV2Sink(opts: {
-  url: string;
-  username: string;
-  password: string;
-  topic: string;
-  timeoutMs: number;
-}): Sink {
+export function kafkaRestV2Sink(opts: KafkaSinkOptions): Sink {
   const endpoint = `${opts.url.replace(/\/$/, "")}/topics/${encodeURIComponent(opts.topic)}`;
   const authorization = `Basic ${btoa(`${opts.username}:${opts.password}`)}`;
   return {

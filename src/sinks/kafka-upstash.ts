@@ -2,7 +2,7 @@ import { Kafka } from "@upstash/kafka";
 import { z } from "zod";
 import { splitByRecordError } from "./kafka-rest-v2.ts";
 import { withTimeout } from "./timeout.ts";
-import type { DeliveryReport, OutboxItem, Sink } from "./types.ts";
+import type { DeliveryReport, KafkaSinkOptions, OutboxItem, Sink } from "./types.ts";
 
 // The client types only the success shape; a record the broker refused carries `error` instead.
 const produceAnswers = z.array(
@@ -14,13 +14,7 @@ const produceAnswers = z.array(
  * discontinued its hosted Kafka in 2024; the protocol is served here by the local gateway and the
  * sink sits behind the same interface as the Kafka REST Proxy v2 one.
  */
-export function upstashKafkaSink(opts: {
-  url: string;
-  username: string;
-  password: string;
-  topic: string;
-  timeoutMs: number;
-}): Sink {
+export function upstashKafkaSink(opts: KafkaSinkOptions): Sink {
   const producer = new Kafka({
     url: opts.url,
     username: opts.username,

@@ -1,9 +1,10 @@
 import { Client, DatabaseError } from "@planetscale/database";
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/planetscale-serverless";
+import type { EventDefinition } from "../../durable-objects/ledger.ts";
 import { couponEvents, userCoupons } from "../db/schema/index.ts";
 import { fetchWithTimeout } from "./timeout.ts";
-import type { DeliveryReport, EventRow, OutboxItem, Sink } from "./types.ts";
+import type { DeliveryReport, OutboxItem, Sink } from "./types.ts";
 
 const date = (iso: string | null): Date | null => (iso === null ? null : new Date(iso));
 
@@ -48,7 +49,7 @@ export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
       });
   }
 
-  async function upsertEvent(event: EventRow): Promise<void> {
+  async function upsertEvent(event: EventDefinition): Promise<void> {
     if (eventsWritten.has(event.id)) return;
     const row = {
       id: event.id,

@@ -1,3 +1,4 @@
+import type { EventDefinition } from "../../durable-objects/ledger.ts";
 import type { CouponView } from "../../durable-objects/views.ts";
 
 export type SinkName = "mysql" | "kafka";
@@ -28,16 +29,15 @@ export interface DeliveryReport {
 /** A downstream that accepts batches of outbox items idempotently (by coupon id and version). */
 export interface Sink {
   readonly name: SinkName;
-  deliver(items: OutboxItem[], event: EventRow): Promise<DeliveryReport>;
+  /** `event` is the definition of the event the items belong to (MySQL keeps a row of it). */
+  deliver(items: OutboxItem[], event: EventDefinition): Promise<DeliveryReport>;
 }
 
-/** The event's definition as the MySQL sink upserts it into `coupon_events`. */
-export interface EventRow {
-  id: string;
-  name: string;
-  totalStock: number;
-  startsAt: number;
-  endsAt: number | null;
-  couponExpiresAt: number | null;
-  waves: { at: number; quantity: number }[];
+/** Where a Kafka sink produces, whichever HTTP protocol it speaks. */
+export interface KafkaSinkOptions {
+  url: string;
+  username: string;
+  password: string;
+  topic: string;
+  timeoutMs: number;
 }
