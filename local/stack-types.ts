@@ -21,7 +21,7 @@ export interface LocalCloud {
   upstashRedis: { url: string; token: string };
   /** Stand-in for Upstash Kafka REST and Kafka REST Proxy v2 (topics kept as Redis Streams). */
   kafka: { url: string; username: string; password: string };
-  /** Control port of the gateway: `POST /faults/{api}` and `POST /apis/{api}/stop|start`. */
+  /** Control port of the gateway: `POST /faults/{api}`, `POST /apis/{api}/stop|start`, `GET /stats`. */
   gatewayControl: { url: string };
 }
 

@@ -105,7 +105,9 @@ export function basicAuthorized(
 ): boolean {
   const auth = header(req, "authorization");
   if (auth === undefined) return false;
-  const pattern = opts.urlSafe ? /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i : /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i;
+  const pattern = opts.urlSafe
+    ? /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i
+    : /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i;
   const match = pattern.exec(auth);
   if (!match) return false;
   const decoded = Buffer.from(match[1] as string, "base64").toString("utf8");

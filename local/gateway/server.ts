@@ -12,6 +12,10 @@
  *   POST /apis/{api}/stop             → closes that API's listener and its open connections
  *                                       (clients then get "connection refused")
  *   POST /apis/{api}/start            → listens again on the same port
+ *   GET  /stats                       → 200 { <api>: { requests } }: HTTP requests each API has
+ *                                       received since it started or since the last reset, those
+ *                                       answered or held by an injected fault included
+ *   POST /stats/reset                 → zeroes the counters, answers 200 with the zeroed stats
  * where {api} is planetscale | upstashRedis | kafka.
  *
  * Faults, applied before the API's handler sees a request: `error` answers 500
@@ -23,14 +27,26 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { GatewayApi, LocalCloud, MysqlEndpoint } from "../stack-types.ts";
 import { type FaultMode, type Faults, noFaults } from "./faults.ts";
+import {
+  closeServer,
+  errorMessage,
+  handleAsync,
+  listen,
+  type RequestHandler,
+  readJson,
+  sendJson,
+} from "./http.ts";
 import { createKafkaGateway } from "./kafka.ts";
 import { createPlanetscaleGateway } from "./planetscale.ts";
 import { createUpstashRedisGateway } from "./upstash-redis.ts";
 
 export interface ApiHandler {
-  handle: (req: IncomingMessage, res: ServerResponse) => void;
+  handle: RequestHandler;
   close(): Promise<void>;
 }
+
+/** What `GET /stats` answers: per API, the HTTP requests received since the last reset. */
+export type GatewayStats = Record<GatewayApi, { requests: number }>;
 
 export const GATEWAY_APIS: readonly GatewayApi[] = ["planetscale", "upstashRedis", "kafka"];
 
@@ -77,6 +93,8 @@ class ApiListener {
   readonly faults: Faults;
   readonly handler: ApiHandler;
   port: number;
+  /** HTTP requests received (whatever answered them) since the last reset. */
+  requests = 0;
   private server: Server | undefined;
   private readonly held = new Set<Held>();
   private heldTimer: NodeJS.Timeout | undefined;
@@ -101,7 +119,7 @@ class ApiListener {
     if (this.server) return;
     const server = createServer((req, res) => this.dispatch(req, res));
     server.keepAliveTimeout = 65_000;
-    await listen(server, this.port);
+    await listen(server, HOST, this.port);
     this.port = (server.address() as AddressInfo).port;
     this.server = server;
   }
@@ -111,9 +129,7 @@ class ApiListener {
     if (!server) return;
     this.server = undefined;
     this.dropHeld();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
+    await closeServer(server);
   }
 
   /** Called when the faults may have changed: held requests are dropped once `hang` is over. */
@@ -122,6 +138,7 @@ class ApiListener {
   }
 
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
+    this.requests++;
     switch (this.faults.mode) {
       case "error":
         req.resume();
@@ -157,42 +174,6 @@ class ApiListener {
     clearInterval(this.heldTimer);
     this.heldTimer = undefined;
   }
-}
-
-function listen(server: Server, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.once("error", onError);
-    server.listen({ host: HOST, port }, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-async function readJson(req: IncomingMessage, limit = 1 << 20): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new Error("body too large");
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString("utf8").trim();
-  return text === "" ? {} : JSON.parse(text);
 }
 
 /** Validates a `POST /faults/{api}` body; returns an error message or the changes. */
@@ -258,12 +239,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      if (control) {
-        const server = control;
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
-        await closed;
-      }
+      if (control) await closeServer(control);
       await Promise.all([...listeners.values()].map((l) => l.stop()));
       const results = await Promise.allSettled(
         [...listeners.values()].map((l) => l.handler.close()),
@@ -285,12 +261,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       listeners.set(api, listener);
       await listener.start();
     }
-    control = createServer((req, res) => {
-      void handleControl(req, res).catch((err: unknown) => {
-        if (!res.headersSent) sendJson(res, 500, { error: errorMessage(err) });
-      });
-    });
-    await listen(control, opts.ports?.control ?? 0);
+    control = createServer(
+      handleAsync(handleControl, (res, err) => sendJson(res, 500, { error: errorMessage(err) })),
+    );
+    await listen(control, HOST, opts.ports?.control ?? 0);
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
@@ -305,6 +279,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         return [api, { listening: l.listening, port: l.port, faults: l.faults, held: l.heldCount }];
       }),
     );
+  const stats = (): GatewayStats => ({
+    planetscale: { requests: get("planetscale").requests },
+    upstashRedis: { requests: get("upstashRedis").requests },
+    kafka: { requests: get("kafka").requests },
+  });
 
   async function handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? "/", "http://control").pathname;
@@ -329,7 +308,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (method !== "POST") return sendJson(res, 405, { error: "use POST" });
       let body: unknown;
       try {
-        body = await readJson(req);
+        body = await readJson(req, 1 << 20, () => new Error("body too large"));
       } catch (err) {
         return sendJson(res, 400, { error: `invalid JSON body: ${errorMessage(err)}` });
       }
@@ -353,6 +332,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       if (parts[2] === "stop") await listener.stop();
       else await listener.start();
       sendJson(res, 200, { api, listening: listener.listening, port: listener.port });
+      return;
+    }
+    if (path === "/stats" || path === "/stats/reset") {
+      req.resume();
+      const reset = path === "/stats/reset";
+      if (method !== (reset ? "POST" : "GET")) {
+        return sendJson(res, 405, { error: `use ${reset ? "POST" : "GET"}` });
+      }
+      if (reset) for (const api of GATEWAY_APIS) get(api).requests = 0;
+      sendJson(res, 200, stats());
       return;
     }
     req.resume();

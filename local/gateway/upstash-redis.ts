@@ -35,6 +35,16 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Redis } from "ioredis";
 import type { Faults } from "./faults.ts";
+import {
+  bearerToken,
+  errorMessage,
+  handleAsync,
+  header,
+  type RequestHandler,
+  readBody,
+  safeEqual,
+  sendJson,
+} from "./http.ts";
 
 /** A RESP value as ioredis' `callBuffer` yields it. */
 type Resp = Buffer | string | number | bigint | null | Error | Resp[];
@@ -114,20 +124,16 @@ export function createUpstashRedisGateway(opts: {
   redisUrl: string;
   token: string;
   faults: Faults;
-}): { handle: (req: IncomingMessage, res: ServerResponse) => void; close(): Promise<void> } {
+}): { handle: RequestHandler; close(): Promise<void> } {
   const pool = new ConnectionPool(opts.redisUrl);
   const scripts = new ScriptShas();
-
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    serve(req, res, opts.token, pool, scripts).catch((err: unknown) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (err instanceof RestError) send(res, err.status, { error: err.message });
-      else send(res, 500, { error: `ERR ${err instanceof Error ? err.message : String(err)}` });
-    });
-  };
+  const handle = handleAsync(
+    (req, res) => serve(req, res, opts.token, pool, scripts),
+    (res, err) => {
+      if (err instanceof RestError) sendJson(res, err.status, { error: err.message });
+      else sendJson(res, 500, { error: `ERR ${errorMessage(err)}` });
+    },
+  );
   return { handle, close: () => pool.close() };
 }
 
@@ -142,24 +148,30 @@ async function serve(
   const method = req.method ?? "GET";
   if (!authorized(req, url, token)) {
     req.resume();
-    send(res, 401, { error: "WRONGPASS invalid or missing auth token" });
+    sendJson(res, 401, { error: "WRONGPASS invalid or missing auth token" });
     return;
   }
   if (!["GET", "HEAD", "POST", "PUT"].includes(method)) {
     req.resume();
-    send(res, 405, { error: `ERR method ${method} is not allowed; use GET, HEAD, POST or PUT` });
+    sendJson(res, 405, {
+      error: `ERR method ${method} is not allowed; use GET, HEAD, POST or PUT`,
+    });
     return;
   }
   const format = header(req, "upstash-response-format");
   if (format !== undefined && format.toLowerCase() !== "json") {
     req.resume();
-    send(res, 400, {
+    sendJson(res, 400, {
       error: `ERR Upstash-Response-Format '${format}' is not supported by the local gateway (json only)`,
     });
     return;
   }
   const base64 = header(req, "upstash-encoding")?.toLowerCase() === "base64";
-  const body = await readBody(req);
+  const body = await readBody(
+    req,
+    MAX_BODY_BYTES,
+    () => new RestError(400, `ERR max request size exceeded (${MAX_BODY_BYTES} bytes)`),
+  );
   let segments: string[];
   try {
     segments = url.pathname
@@ -180,7 +192,7 @@ async function serve(
       segments[0] === "pipeline"
         ? await runPipeline(pool, scripts, commands, clientGone)
         : await runTransaction(pool, scripts, commands);
-    send(
+    sendJson(
       res,
       200,
       outcomes.map((o) => encodeOutcome(o, base64)),
@@ -208,54 +220,25 @@ async function serve(
     }
   }
   const outcome = await runSingle(pool, scripts, command, clientGone);
-  send(res, "error" in outcome ? 400 : 200, encodeOutcome(outcome, base64), method === "HEAD");
+  sendJson(res, "error" in outcome ? 400 : 200, encodeOutcome(outcome, base64), {
+    headOnly: method === "HEAD",
+  });
 }
 
 // ─── requests ──────────────────────────────────────────────────────────────────────────────────
 
 function authorized(req: IncomingMessage, url: URL, token: string): boolean {
-  const auth = header(req, "authorization");
-  if (auth !== undefined) {
-    const match = /^Bearer\s+(.+)$/i.exec(auth.trim());
-    if (match && safeEqual(match[1] as string, token)) return true;
-  }
+  const bearer = bearerToken(req);
+  if (bearer !== undefined && safeEqual(bearer, token)) return true;
   const query = url.searchParams.get("_token");
   return query !== null && safeEqual(query, token);
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const ha = createHash("sha256").update(a).digest();
-  const hb = createHash("sha256").update(b).digest();
-  return ha.equals(hb);
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > MAX_BODY_BYTES) {
-      throw new RestError(400, `ERR max request size exceeded (${MAX_BODY_BYTES} bytes)`);
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
 }
 
 function parseJson(body: Buffer): unknown {
   try {
     return JSON.parse(body.toString("utf8"));
   } catch (err) {
-    throw new RestError(
-      400,
-      `ERR failed to parse request body as JSON: ${err instanceof Error ? err.message : err}`,
-    );
+    throw new RestError(400, `ERR failed to parse request body as JSON: ${errorMessage(err)}`);
   }
 }
 
@@ -302,15 +285,6 @@ function gone(res: ServerResponse): { readonly value: boolean; promise: Promise<
 }
 
 // ─── responses ─────────────────────────────────────────────────────────────────────────────────
-
-function send(res: ServerResponse, status: number, body: unknown, headOnly = false): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json",
-    "content-length": Buffer.byteLength(text),
-  });
-  res.end(headOnly ? undefined : text);
-}
 
 function encodeOutcome(outcome: Outcome, base64: boolean): { result: Json } | { error: string } {
   if ("error" in outcome) return { error: outcome.error };

@@ -16,18 +16,7 @@ import { join, resolve } from "node:path";
 import { createConnection } from "mysql2/promise";
 import type { MysqlEndpoint } from "../stack-types.ts";
 import { type Binaries, ensureBinaries } from "./binaries.ts";
-import {
-  clearStale,
-  freePort,
-  isPortFree,
-  runsIn,
-  type Spawned,
-  spawnServer,
-  stopPid,
-  tail,
-  waitFor,
-  writePidFile,
-} from "./process.ts";
+import { clearStale, runsIn, spawnServer, startOnPort, tail } from "./process.ts";
 
 export interface MariaDBServer extends MysqlEndpoint {
   pid: number;
@@ -130,15 +119,11 @@ export async function startMariaDB(opts: StartMariaDBOptions): Promise<MariaDBSe
 
   await initialise(bin, dir, dataPath);
 
-  const fixedPort = opts.port !== undefined && opts.port !== 0;
-  if (fixedPort && !(await isPortFree(opts.port as number, host))) {
-    throw new Error(`mariadb: port ${opts.port} on ${host} is already in use`);
-  }
-
-  // With a chosen free port another process may take it first: then try another one.
-  for (let attempt = 1; ; attempt++) {
-    const port = fixedPort ? (opts.port as number) : await freePort(host);
-    const args = [
+  const started = await startOnPort({
+    name: "mariadb",
+    exe: "mariadbd",
+    command: bin.mariadbd,
+    args: (port) => [
       "--no-defaults",
       `--datadir=${dataPath}`,
       `--socket=${socket}`,
@@ -147,36 +132,38 @@ export async function startMariaDB(opts: StartMariaDBOptions): Promise<MariaDBSe
       `--bind-address=${host}`,
       ...(asRoot() ? ["--user=root"] : []),
       ...SERVER_FLAGS,
-    ];
-    const spawned = await spawnServer(bin.mariadbd, args, { logFile, cwd: dir });
-    writePidFile(pidFile, spawned.pid);
-    try {
-      await waitFor(
-        `mariadbd on ${host}:${port}`,
-        async () => {
-          try {
-            const conn = await rootConnection(socket);
-            await conn.end();
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        {
-          timeoutMs: opts.readyTimeoutMs ?? 60_000,
-          spawned,
-          describe: () => `log ${logFile}:\n${tail(logFile)}`,
-        },
-      );
-    } catch (err) {
-      await stopPid(spawned.pid, { timeoutMs: 5_000, exited: spawned.exited });
-      const portTaken = /Address already in use|Can't start server: Bind/i.test(tail(logFile, 5));
-      if (!fixedPort && portTaken && attempt < 3) continue;
-      throw err;
-    }
-    await setUp(socket);
-    return server(spawned, { host, port, socket, dataDir: dir, logFile });
-  }
+    ],
+    host,
+    port: opts.port,
+    cwd: dir,
+    logFile,
+    pidFile,
+    ready: async () => {
+      try {
+        const conn = await rootConnection(socket);
+        await conn.end();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
+    portTaken: /Address already in use|Can't start server: Bind/i,
+    stopTimeoutMs: 20_000,
+  });
+  await setUp(socket);
+  return {
+    host,
+    port: started.port,
+    socket,
+    dataDir: dir,
+    logFile,
+    user: MARIADB_USER,
+    password: MARIADB_PASSWORD,
+    database: MARIADB_DATABASE,
+    pid: started.spawned.pid,
+    stop: started.stop,
+  };
 }
 
 /** Idempotent: the `coupons` database and its user, for TCP clients from anywhere. */
@@ -195,22 +182,4 @@ async function setUp(socket: string): Promise<void> {
   } finally {
     await conn.end();
   }
-}
-
-function server(
-  spawned: Spawned,
-  info: { host: string; port: number; socket: string; dataDir: string; logFile: string },
-): MariaDBServer {
-  let stopping: Promise<void> | undefined;
-  return {
-    ...info,
-    user: MARIADB_USER,
-    password: MARIADB_PASSWORD,
-    database: MARIADB_DATABASE,
-    pid: spawned.pid,
-    stop() {
-      stopping ??= stopPid(spawned.pid, { timeoutMs: 20_000, exited: spawned.exited });
-      return stopping;
-    },
-  };
 }

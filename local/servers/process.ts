@@ -86,6 +86,67 @@ export async function spawnServer(
   return { child, pid, exited, hasExited: () => done };
 }
 
+export interface StartedServer {
+  spawned: Spawned;
+  port: number;
+  /** SIGTERM (SIGKILL after `stopTimeoutMs`); idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a server on a port and waits until `ready(port)`: `spawnServer` with `args(port)`, its
+ * pid written to `pidFile` at once (so an orphan can be found). A fixed `port` must be free
+ * beforehand; without one (0 or absent) a free port is picked, and should another process take
+ * it first (the log's last lines match `portTaken`), another one, three attempts in all. A server
+ * that does not become ready is stopped and the error thrown.
+ */
+export async function startOnPort(opts: {
+  /** For messages: `<name>: port … is already in use`, `<exe> on host:port: …`. */
+  name: string;
+  exe: string;
+  command: string;
+  args: (port: number) => string[];
+  host: string;
+  port?: number;
+  cwd: string;
+  logFile: string;
+  pidFile: string;
+  ready: (port: number) => Promise<boolean>;
+  readyTimeoutMs: number;
+  readyIntervalMs?: number;
+  portTaken: RegExp;
+  stopTimeoutMs: number;
+}): Promise<StartedServer> {
+  const { host, logFile } = opts;
+  const fixedPort = opts.port !== undefined && opts.port !== 0;
+  if (fixedPort && !(await isPortFree(opts.port as number, host))) {
+    throw new Error(`${opts.name}: port ${opts.port} on ${host} is already in use`);
+  }
+  for (let attempt = 1; ; attempt++) {
+    const port = fixedPort ? (opts.port as number) : await freePort(host);
+    const spawned = await spawnServer(opts.command, opts.args(port), { logFile, cwd: opts.cwd });
+    writePidFile(opts.pidFile, spawned.pid);
+    try {
+      await waitFor(`${opts.exe} on ${host}:${port}`, () => opts.ready(port), {
+        timeoutMs: opts.readyTimeoutMs,
+        intervalMs: opts.readyIntervalMs,
+        spawned,
+        describe: () => `log ${logFile}:\n${tail(logFile)}`,
+      });
+    } catch (err) {
+      await stopPid(spawned.pid, { timeoutMs: 5_000, exited: spawned.exited });
+      if (!fixedPort && opts.portTaken.test(tail(logFile, 5)) && attempt < 3) continue;
+      throw err;
+    }
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= stopPid(spawned.pid, { timeoutMs: opts.stopTimeoutMs, exited: spawned.exited });
+      return stopping;
+    };
+    return { spawned, port, stop };
+  }
+}
+
 /**
  * Whether `pid` is a live process. A zombie (dead, not yet reaped by its parent) counts as dead.
  */

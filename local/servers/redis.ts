@@ -8,17 +8,7 @@ import { mkdirSync } from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { type Binaries, ensureBinaries } from "./binaries.ts";
-import {
-  clearStale,
-  freePort,
-  isPortFree,
-  runsIn,
-  spawnServer,
-  stopPid,
-  tail,
-  waitFor,
-  writePidFile,
-} from "./process.ts";
+import { clearStale, runsIn, startOnPort } from "./process.ts";
 
 export interface RedisServer {
   host: string;
@@ -78,62 +68,43 @@ export async function startRedis(opts: StartRedisOptions): Promise<RedisServer> 
   if (stale.orphanStopped)
     console.error(`redis: stopped orphaned redis-server pid ${stale.orphanStopped}`);
 
-  const fixedPort = opts.port !== undefined && opts.port !== 0;
-  if (fixedPort && !(await isPortFree(opts.port as number, HOST))) {
-    throw new Error(`redis: port ${opts.port} on ${HOST} is already in use`);
-  }
-
-  for (let attempt = 1; ; attempt++) {
-    const port = fixedPort ? (opts.port as number) : await freePort(HOST);
-    const args = [
-      "--port",
-      String(port),
-      "--bind",
-      HOST,
-      "--dir",
-      dir,
-      "--pidfile",
-      pidFile,
-      "--daemonize",
-      "no",
-      "--supervised",
-      "no",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--logfile",
-      "",
-      "--protected-mode",
-      "yes",
-    ];
-    const spawned = await spawnServer(bin.redisServer, args, { logFile, cwd: dir });
-    writePidFile(pidFile, spawned.pid);
-    try {
-      await waitFor(`redis-server on ${HOST}:${port}`, () => redisPing(HOST, port), {
-        timeoutMs: opts.readyTimeoutMs ?? 30_000,
-        intervalMs: 15,
-        spawned,
-        describe: () => `log ${logFile}:\n${tail(logFile)}`,
-      });
-    } catch (err) {
-      await stopPid(spawned.pid, { timeoutMs: 5_000, exited: spawned.exited });
-      const portTaken = /Address already in use/i.test(tail(logFile, 5));
-      if (!fixedPort && portTaken && attempt < 3) continue;
-      throw err;
-    }
-    let stopping: Promise<void> | undefined;
-    return {
-      host: HOST,
-      port,
-      url: `redis://${HOST}:${port}`,
-      pid: spawned.pid,
-      dataDir: dir,
-      logFile,
-      stop() {
-        stopping ??= stopPid(spawned.pid, { timeoutMs: 10_000, exited: spawned.exited });
-        return stopping;
-      },
-    };
-  }
+  const { spawned, port, stop } = await startOnPort({
+    name: "redis",
+    exe: "redis-server",
+    command: bin.redisServer,
+    args: (port) => {
+      const flags: Record<string, string> = {
+        port: String(port),
+        bind: HOST,
+        dir,
+        pidfile: pidFile,
+        daemonize: "no",
+        supervised: "no",
+        save: "",
+        appendonly: "no",
+        logfile: "",
+        "protected-mode": "yes",
+      };
+      return Object.entries(flags).flatMap(([name, value]) => [`--${name}`, value]);
+    },
+    host: HOST,
+    port: opts.port,
+    cwd: dir,
+    logFile,
+    pidFile,
+    ready: (port) => redisPing(HOST, port),
+    readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
+    readyIntervalMs: 15,
+    portTaken: /Address already in use/i,
+    stopTimeoutMs: 10_000,
+  });
+  return {
+    host: HOST,
+    port,
+    url: `redis://${HOST}:${port}`,
+    pid: spawned.pid,
+    dataDir: dir,
+    logFile,
+    stop,
+  };
 }

@@ -5,9 +5,9 @@
  * groups of its own (`conf-<random>-…`).
  */
 import { randomBytes } from "node:crypto";
-import { Kafka, type Message } from "@upstash/kafka";
+import { type Consumer, Kafka, type Message } from "@upstash/kafka";
 import { describe, expect, it } from "vitest";
-import { getStack } from "./stack.ts";
+import { getStack, requestBody } from "./stack.ts";
 
 const stack = getStack();
 const { url, username, password } = stack.kafka;
@@ -35,6 +35,22 @@ async function collect<T>(want: number, poll: () => Promise<T[]>, ms = 15_000): 
   return out;
 }
 
+/**
+ * `consume(instanceId)()` polls `topic` once as that instance of `group`: from the earliest offset,
+ * committing only when the test commits.
+ */
+function fromEarliest(consumer: Consumer, group: string, topic: string) {
+  return (instanceId: string) => () =>
+    consumer.consume({
+      consumerGroupId: group,
+      instanceId,
+      topics: [topic],
+      autoCommit: false,
+      autoOffsetReset: "earliest",
+      timeout: 1000,
+    });
+}
+
 async function v2(
   method: string,
   path: string,
@@ -46,12 +62,7 @@ async function v2(
   const res = await fetch(`${url}${path}`, {
     method,
     headers,
-    body:
-      opts.body === undefined
-        ? undefined
-        : typeof opts.body === "string"
-          ? opts.body
-          : JSON.stringify(opts.body),
+    body: requestBody(opts.body),
   });
   const text = await res.text();
   return { status: res.status, json: text === "" ? undefined : JSON.parse(text) };
@@ -110,15 +121,7 @@ describe("@upstash/kafka", () => {
     }));
     await producer.produceMany(first);
 
-    const consume = (instanceId: string) => () =>
-      consumer.consume({
-        consumerGroupId: group,
-        instanceId,
-        topics: [topic],
-        autoCommit: false,
-        autoOffsetReset: "earliest",
-        timeout: 1000,
-      });
+    const consume = fromEarliest(consumer, group, topic);
     const got = await collect<Message>(6, consume("i1"));
     expect(got.map((m) => m.value).sort()).toEqual(first.map((m) => m.value).sort());
     for (const m of got) expect(m.key).toBe(`k${m.value.slice("first-".length)}`);
@@ -163,15 +166,7 @@ describe("@upstash/kafka", () => {
     const values = ["m0", "m1", "m2", "m3"];
     await kafka.producer().produceMany(values.map((value) => ({ topic, value, partition: 0 })));
     const consumer = kafka.consumer();
-    const consume = (instanceId: string) => () =>
-      consumer.consume({
-        consumerGroupId: group,
-        instanceId,
-        topics: [topic],
-        autoCommit: false,
-        autoOffsetReset: "earliest",
-        timeout: 1000,
-      });
+    const consume = fromEarliest(consumer, group, topic);
     const got = await collect<Message>(4, consume("a"));
     const m1 = got.find((m) => m.value === "m1") as Message;
     // Kafka convention: the committed offset is the next one to read.

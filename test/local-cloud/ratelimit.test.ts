@@ -4,7 +4,7 @@
  * of its own; the limiter state is also read straight from redis-server.
  */
 import { randomBytes } from "node:crypto";
-import { Ratelimit } from "@upstash/ratelimit";
+import { Ratelimit, type RatelimitConfig } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
@@ -19,6 +19,11 @@ afterAll(async () => {
   await direct.quit();
 });
 
+/** A limiter on the stand-in, state under `prefix`; no ephemeral cache: every call asks Redis. */
+function limiterOn(prefix: string, limiter: RatelimitConfig["limiter"]): Ratelimit {
+  return new Ratelimit({ redis, limiter, prefix, ephemeralCache: false });
+}
+
 async function burst(limiter: Ratelimit, id: string, count: number) {
   const results = [];
   for (let i = 0; i < count; i++) {
@@ -32,12 +37,7 @@ async function burst(limiter: Ratelimit, id: string, count: number) {
 describe("@upstash/ratelimit", () => {
   it("a sliding window lets the limit through, then refuses", async () => {
     const prefix = `rl:${run}:sliding`;
-    const limiter = new Ratelimit({
-      redis,
-      limiter: Ratelimit.slidingWindow(5, "60 s"),
-      prefix,
-      ephemeralCache: false,
-    });
+    const limiter = limiterOn(prefix, Ratelimit.slidingWindow(5, "60 s"));
     const results = await burst(limiter, "user-1", 8);
     // The first five pass. Should the burst straddle a window boundary, the sliding estimate may
     // let one more through (floor of the weighted previous window), never two.
@@ -58,12 +58,7 @@ describe("@upstash/ratelimit", () => {
 
   it("getRemaining and resetUsedTokens work through the gateway", async () => {
     const prefix = `rl:${run}:reset`;
-    const limiter = new Ratelimit({
-      redis,
-      limiter: Ratelimit.slidingWindow(3, "60 s"),
-      prefix,
-      ephemeralCache: false,
-    });
+    const limiter = limiterOn(prefix, Ratelimit.slidingWindow(3, "60 s"));
     const results = await burst(limiter, "u", 4);
     expect(results[3]?.success).toBe(false);
     expect((await limiter.getRemaining("u")).remaining).toBe(0);
@@ -72,24 +67,14 @@ describe("@upstash/ratelimit", () => {
   });
 
   it("a fixed window and a token bucket limit too", async () => {
-    const fixed = new Ratelimit({
-      redis,
-      limiter: Ratelimit.fixedWindow(2, "60 s"),
-      prefix: `rl:${run}:fixed`,
-      ephemeralCache: false,
-    });
+    const fixed = limiterOn(`rl:${run}:fixed`, Ratelimit.fixedWindow(2, "60 s"));
     const fixedResults = await burst(fixed, "u", 5);
     // Two pass; at most one window boundary can fall inside the burst, so five requests cannot
     // all pass (usually the last three are refused).
     expect(fixedResults.slice(0, 2).every((r) => r.success)).toBe(true);
     expect(fixedResults.filter((r) => !r.success).length).toBeGreaterThanOrEqual(1);
 
-    const bucket = new Ratelimit({
-      redis,
-      limiter: Ratelimit.tokenBucket(1, "60 s", 3),
-      prefix: `rl:${run}:bucket`,
-      ephemeralCache: false,
-    });
+    const bucket = limiterOn(`rl:${run}:bucket`, Ratelimit.tokenBucket(1, "60 s", 3));
     const bucketResults = await burst(bucket, "u", 5);
     expect(bucketResults.map((r) => r.success)).toEqual([true, true, true, false, false]);
   });

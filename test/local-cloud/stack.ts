@@ -1,6 +1,7 @@
 /**
  * The local cloud's endpoints for conformance tests: the JSON file named by `COUPON_STACK_FILE`
- * (written by the test runner, which starts the stack; shape `StackFile`).
+ * (written by the test runner, which starts the stack; shape `StackFile`). Also small helpers the
+ * tests share.
  */
 import { readFileSync } from "node:fs";
 import type { StackFile } from "../../local/stack-types.ts";
@@ -24,4 +25,10 @@ export function getStack(): StackFile {
   }
   cached = JSON.parse(text) as StackFile;
   return cached;
+}
+
+/** A request body for `fetch`: a string as it is (malformed JSON on purpose), else JSON. */
+export function requestBody(body: unknown): string | undefined {
+  if (body === undefined) return undefined;
+  return typeof body === "string" ? body : JSON.stringify(body);
 }

@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Redis } from "@upstash/redis";
 import { describe, expect, it } from "vitest";
-import { getStack } from "./stack.ts";
+import { getStack, requestBody } from "./stack.ts";
 
 const stack = getStack();
 const { url, token } = stack.upstashRedis;
@@ -24,12 +24,7 @@ async function raw(
   const res = await fetch(`${url}${path}`, {
     method: init.method ?? "POST",
     headers: { authorization: `Bearer ${token}`, ...init.headers },
-    body:
-      init.body === undefined
-        ? undefined
-        : typeof init.body === "string"
-          ? init.body
-          : JSON.stringify(init.body),
+    body: requestBody(init.body),
   });
   return { status: res.status, json: await res.json() };
 }

@@ -1,8 +1,9 @@
 /**
  * The local cloud's processes: start, stop, crash-and-restart and an orphaning parent crash leave
  * no stray mariadbd or redis-server behind (asserted by pid and by scanning /proc), and the
- * migrations create both tables with their keys; the gateway's control port injects faults and
- * stops/starts one API. Runs in Node: `npx vitest run --project node test/stack`.
+ * migrations create both tables with their keys; the gateway's control port injects faults,
+ * stops/starts one API and counts each API's requests. Runs in Node:
+ * `npx vitest run --project node test/stack`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
@@ -13,7 +14,7 @@ import { createConnection } from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningLocalCloud, startLocalCloud } from "../../local/cloud.ts";
 import type { Faults } from "../../local/gateway/faults.ts";
-import { startGateway } from "../../local/gateway/server.ts";
+import { type GatewayStats, startGateway } from "../../local/gateway/server.ts";
 import { isAlive, isPortFree, waitFor } from "../../local/servers/process.ts";
 import { redisPing } from "../../local/servers/redis.ts";
 import type { LocalCloud } from "../../local/stack-types.ts";
@@ -268,8 +269,8 @@ describe("gateway control port", () => {
     async close() {},
   });
 
-  it("injects error and hang faults, and stops and restarts one API on the same port", async () => {
-    const gw = await startGateway({
+  const startStubGateway = () =>
+    startGateway({
       mysql: { host: "127.0.0.1", port: 1, user: "u", password: "p", database: "d" },
       redisUrl: "redis://127.0.0.1:1",
       planetscale: { username: "ps-user", password: "ps pass" },
@@ -277,6 +278,9 @@ describe("gateway control port", () => {
       kafka: { username: "k", password: "kp" },
       handlers: { planetscale: stub("ps"), upstashRedis: stub("ur"), kafka: stub("k") },
     });
+
+  it("injects error and hang faults, and stops and restarts one API on the same port", async () => {
+    const gw = await startStubGateway();
     const control = (path: string, body?: unknown) =>
       fetch(`${gw.gatewayControl.url}${path}`, {
         method: "POST",
@@ -341,5 +345,59 @@ describe("gateway control port", () => {
       await gw.stop();
     }
     for (const port of Object.values(gw.ports)) expect(await isPortFree(port)).toBe(true);
+  });
+
+  it("counts each API's requests, fault answers and held ones included, until a reset", async () => {
+    const gw = await startStubGateway();
+    const control = (path: string, method = "GET", body?: unknown) =>
+      fetch(`${gw.gatewayControl.url}${path}`, {
+        method,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const stats = async () => (await (await control("/stats")).json()) as GatewayStats;
+    const zero = {
+      planetscale: { requests: 0 },
+      upstashRedis: { requests: 0 },
+      kafka: { requests: 0 },
+    };
+    try {
+      expect(await stats()).toEqual(zero);
+      await fetch(gw.kafka.url);
+      await fetch(gw.kafka.url, { method: "POST", body: "x" });
+      await fetch(`${gw.upstashRedis.url}/get/k`);
+      // Answered by an injected fault: counted all the same.
+      await control("/faults/planetscale", "POST", { mode: "error" });
+      expect((await fetch(`http://${gw.planetscale.host}`)).status).toBe(500);
+      expect(await stats()).toEqual({
+        planetscale: { requests: 1 },
+        upstashRedis: { requests: 1 },
+        kafka: { requests: 2 },
+      });
+
+      // Held by `hang`: counted when it arrives, not when (if ever) it is answered.
+      await control("/faults/kafka", "POST", { mode: "hang" });
+      const hung = fetch(gw.kafka.url).then(
+        () => "answered",
+        () => "dropped",
+      );
+      const counted = async () => (await stats()).kafka.requests === 3;
+      await waitFor("the held request to be counted", counted, { timeoutMs: 5_000 });
+      await control("/faults", "DELETE");
+      expect(await hung).toBe("dropped");
+
+      // Reset: answers the zeroed counters; counting starts again from there.
+      const reset = await control("/stats/reset", "POST");
+      expect(reset.status).toBe(200);
+      expect(await reset.json()).toEqual(zero);
+      expect(await stats()).toEqual(zero);
+      await fetch(gw.kafka.url);
+      expect((await stats()).kafka.requests).toBe(1);
+
+      expect((await control("/stats/reset")).status).toBe(405);
+      expect((await control("/stats", "POST")).status).toBe(405);
+      expect((await stats()).kafka.requests).toBe(1); // control requests are not counted
+    } finally {
+      await gw.stop();
+    }
   });
 });
