@@ -29,6 +29,8 @@ const workers = ({ sinks = true } = {}) =>
               SINK_RETRY_BASE_MS: "50",
               SINK_RETRY_MAX_MS: "500",
               SINK_MAX_ATTEMPTS: "3",
+              // Small batches, so the suites drain through many full batches in a row.
+              SINK_BATCH_SIZE: "64",
             }
           : {}),
       },

@@ -209,7 +209,14 @@ export class CouponEvent extends DurableObject<Env> {
       next = Date.now() + DRAIN_ERROR_RETRY_MS;
     }
     this.#drainAt = next;
-    if (next !== null) await this.ctx.storage.setAlarm(next);
+    if (next === null) return;
+    try {
+      await this.ctx.storage.setAlarm(next);
+    } catch (err) {
+      // Let the next claim schedule a drain again rather than believe one is coming.
+      this.#drainAt = null;
+      throw err;
+    }
   }
 
   #scheduleDrain(): void {

@@ -25,7 +25,7 @@ export interface DrainContext {
   afterDelivery?: () => Promise<void>;
 }
 
-type Attempt = { sink: SinkName; count: number; outcome: PromiseSettledResult<DeliveryReport> };
+type Attempt = { sink: SinkName; outcome: PromiseSettledResult<DeliveryReport> };
 
 /**
  * One drain step: the due batch of every sink goes out in parallel, then the outcome is recorded
@@ -43,16 +43,8 @@ export async function drainStep(ctx: DrainContext): Promise<number | null> {
     if (batch.length === 0) continue;
     attempts.push(
       target.deliver(batch, ctx.event).then(
-        (report) => ({
-          sink,
-          count: batch.length,
-          outcome: { status: "fulfilled", value: report },
-        }),
-        (reason: unknown) => ({
-          sink,
-          count: batch.length,
-          outcome: { status: "rejected", reason },
-        }),
+        (report): Attempt => ({ sink, outcome: { status: "fulfilled", value: report } }),
+        (reason: unknown): Attempt => ({ sink, outcome: { status: "rejected", reason } }),
       ),
     );
   }
@@ -76,23 +68,20 @@ export async function drainStep(ctx: DrainContext): Promise<number | null> {
     }
     ctx.outbox.prune(enabled);
   });
-  return nextStepAt(ctx, done, results);
+  return nextStepAt(ctx, done);
 }
 
-function nextStepAt(ctx: DrainContext, now: number, results: Attempt[]): number | null {
+/** The earliest time a sink with pending rows may be tried again (never in the past). */
+function nextStepAt(ctx: DrainContext, now: number): number | null {
   let next: number | null = null;
   for (const sink of SINK_NAMES) {
     if (!ctx.sinks[sink]) continue;
     const due = ctx.outbox.nextDue(sink);
     if (due === null) continue;
-    const at = Math.max(due, ctx.status.get(sink).retryAt);
+    const at = Math.max(due, ctx.status.get(sink).retryAt, now);
     next = next === null ? at : Math.min(next, at);
   }
-  // A full batch that went through means more is probably waiting: go again at once.
-  const fullBatch = results.some(
-    (r) => r.outcome.status === "fulfilled" && r.count >= ctx.policy.batchSize,
-  );
-  return next === null ? null : fullBatch ? Math.min(next, now) : Math.max(next, now);
+  return next;
 }
 
 function errorText(err: unknown): string {
