@@ -4,7 +4,7 @@ import { eventNotFound, eventObject, refusalProblem } from "../lib/event-objects
 import { newRouter } from "../lib/router.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { ProblemError } from "../problems.ts";
-import { EventIdParam, json, problem } from "../schemas/common.ts";
+import { EventIdParam, json, problem, userEventProblems } from "../schemas/common.ts";
 import { CouponSchema } from "../schemas/coupon.ts";
 
 const user = [{ userToken: [] }];
@@ -22,8 +22,7 @@ const claim = createRoute({
   responses: {
     201: json(CouponSchema, "Issued by this call"),
     200: json(CouponSchema, "This user already holds this coupon"),
-    400: problem("invalid-request"),
-    401: problem("unauthorized"),
+    ...userEventProblems,
     404: problem("not-found"),
     409: problem("sold-out · awaiting-release · not-started · paused · ended (see Retry-After)"),
   },
@@ -39,8 +38,7 @@ const myClaim = createRoute({
   request: { params: EventIdParam },
   responses: {
     200: json(CouponSchema, "The caller's coupon"),
-    400: problem("invalid-request"),
-    401: problem("unauthorized"),
+    ...userEventProblems,
     404: problem("not-found: no such event, or the caller holds no coupon of it"),
   },
 });

@@ -5,7 +5,7 @@ import { newRouter } from "../lib/router.ts";
 import { requireOperator } from "../middleware/auth.ts";
 import { jsonBody } from "../middleware/json-body.ts";
 import { ProblemError } from "../problems.ts";
-import { EventIdParam, json, problem } from "../schemas/common.ts";
+import { EventIdParam, json, operatorEventProblems, problem } from "../schemas/common.ts";
 import { CreateEventBody, EventSchema, StatsSchema } from "../schemas/event.ts";
 
 const operator = [{ adminToken: [] }];
@@ -59,10 +59,7 @@ const pauseRoute = (action: "pause" | "resume") =>
     request: { params: EventIdParam },
     responses: {
       200: json(EventSchema, "The event"),
-      400: problem("invalid-request"),
-      401: problem("unauthorized"),
-      403: problem("forbidden"),
-      404: problem("not-found"),
+      ...operatorEventProblems,
     },
   });
 
@@ -76,10 +73,7 @@ const getStats = createRoute({
   request: { params: EventIdParam },
   responses: {
     200: json(StatsSchema, "Counters, outbox and sinks"),
-    400: problem("invalid-request"),
-    401: problem("unauthorized"),
-    403: problem("forbidden"),
-    404: problem("not-found"),
+    ...operatorEventProblems,
   },
 });
 
@@ -108,10 +102,7 @@ const listDeadLetters = createRoute({
       z.object({ items: z.array(DeadLetterSchema) }),
       "Up to 100 dead letters, oldest first",
     ),
-    400: problem("invalid-request"),
-    401: problem("unauthorized"),
-    403: problem("forbidden"),
-    404: problem("not-found"),
+    ...operatorEventProblems,
   },
 });
 
@@ -126,10 +117,7 @@ const requeueDeadLetters = createRoute({
   request: { params: EventIdParam },
   responses: {
     200: json(z.object({ requeued: z.number().int() }), "How many were re-queued"),
-    400: problem("invalid-request"),
-    401: problem("unauthorized"),
-    403: problem("forbidden"),
-    404: problem("not-found"),
+    ...operatorEventProblems,
   },
 });
 

@@ -32,5 +32,19 @@ export function problem(description: string) {
   } as const;
 }
 
+/** The problems every operator route on an event can answer. */
+export const operatorEventProblems = {
+  400: problem("invalid-request"),
+  401: problem("unauthorized"),
+  403: problem("forbidden"),
+  404: problem("not-found"),
+} as const;
+
+/** The problems every user route on an event can answer. */
+export const userEventProblems = {
+  400: problem("invalid-request"),
+  401: problem("unauthorized"),
+} as const;
+
 export const json = <T extends z.ZodType>(schema: T, description: string) =>
   ({ description, content: { "application/json": { schema } } }) as const;
