@@ -59,7 +59,11 @@ export default defineConfig({
       },
       {
         plugins: [workers({ sinks: false })],
-        test: { name: "worker-nosinks", include: ["test/worker-nosinks/**/*.test.ts"] },
+        test: {
+          name: "worker-nosinks",
+          include: ["test/worker-nosinks/**/*.test.ts"],
+          testTimeout: 60_000,
+        },
       },
       {
         test: {

@@ -11,6 +11,8 @@ export interface DrainPolicy {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** How long one alarm may keep delivering before it hands over to the next alarm. */
+  stepBudgetMs: number;
 }
 
 export interface DrainContext {
@@ -21,54 +23,62 @@ export interface DrainContext {
   policy: DrainPolicy;
   /** Runs every storage update of one drain step atomically (no await inside). */
   transaction: (fn: () => void) => void;
-  /** Test seam: runs after the sinks answered and before the outbox records it. */
+  /** Test seam: runs after a sink answered and before the outbox records it. */
   afterDelivery?: () => Promise<void>;
 }
 
-type Attempt = { sink: SinkName; outcome: PromiseSettledResult<DeliveryReport> };
+type Outcome = { ok: true; report: DeliveryReport } | { ok: false; error: unknown };
 
 /**
- * One drain step: the due batch of every sink goes out in parallel, then the outcome is recorded
- * in one transaction. Returns when the next step is due (epoch ms), or null when nothing is left.
- * Never throws for a sink failure: that only moves the sink's retry time.
+ * One drain step: each sink works through its due batches on its own, concurrently, so a slow or
+ * failing sink holds back nothing of the other's. Each batch's outcome is recorded in a
+ * transaction as soon as it is known. Returns when the next step is due (epoch ms), or null when
+ * nothing is left. Never throws for a sink failure: that only moves the sink's retry time.
  */
 export async function drainStep(ctx: DrainContext): Promise<number | null> {
-  const now = Date.now();
-  const attempts: Promise<Attempt>[] = [];
-  for (const sink of SINK_NAMES) {
-    const target = ctx.sinks[sink];
-    if (!target || ctx.status.get(sink).retryAt > now) continue;
+  const deadline = Date.now() + ctx.policy.stepBudgetMs;
+  await Promise.all(SINK_NAMES.map((sink) => drainSink(ctx, sink, deadline)));
+  // Rows every configured sink has are done (all of them when no sink is configured).
+  ctx.transaction(() =>
+    ctx.outbox.prune({ mysql: ctx.sinks.mysql !== null, kafka: ctx.sinks.kafka !== null }),
+  );
+  return nextStepAt(ctx, Date.now());
+}
+
+/** Delivers `sink`'s due batches one after another until none is due, it fails, or time is up. */
+async function drainSink(ctx: DrainContext, sink: SinkName, deadline: number): Promise<void> {
+  const target = ctx.sinks[sink];
+  if (!target) return;
+  while (Date.now() < deadline) {
+    const now = Date.now();
+    if (ctx.status.get(sink).retryAt > now) return;
     // Read whole before any await: claims keep appending while this batch is in flight.
     const batch = ctx.outbox.due(sink, now, ctx.policy.batchSize);
-    if (batch.length === 0) continue;
-    attempts.push(
-      target.deliver(batch, ctx.event).then(
-        (report): Attempt => ({ sink, outcome: { status: "fulfilled", value: report } }),
-        (reason: unknown): Attempt => ({ sink, outcome: { status: "rejected", reason } }),
-      ),
+    if (batch.length === 0) return;
+    const outcome: Outcome = await target.deliver(batch, ctx.event).then(
+      (report) => ({ ok: true, report }),
+      (error: unknown) => ({ ok: false, error }),
     );
+    await ctx.afterDelivery?.();
+    record(ctx, sink, outcome);
+    if (!outcome.ok) return;
   }
-  const results = await Promise.all(attempts);
-  await ctx.afterDelivery?.();
+}
 
+function record(ctx: DrainContext, sink: SinkName, outcome: Outcome): void {
   const done = Date.now();
   const { retryBaseMs, retryMaxMs, maxAttempts } = ctx.policy;
   const later = (failures: number) => done + backoffMs(failures, retryBaseMs, retryMaxMs);
-  const enabled = { mysql: ctx.sinks.mysql !== null, kafka: ctx.sinks.kafka !== null };
   ctx.transaction(() => {
-    for (const { sink, outcome } of results) {
-      if (outcome.status === "rejected") {
-        ctx.status.failed(sink, errorText(outcome.reason), later);
-        continue;
-      }
-      const { delivered, rejected } = outcome.value;
-      ctx.outbox.markDelivered(sink, delivered);
-      ctx.outbox.markRejected(sink, rejected, { now: done, maxAttempts, retryAt: later });
-      ctx.status.succeeded(sink, delivered.length, done, rejected[0]?.error ?? null);
+    if (!outcome.ok) {
+      ctx.status.failed(sink, errorText(outcome.error), later);
+      return;
     }
-    ctx.outbox.prune(enabled);
+    const { delivered, rejected } = outcome.report;
+    ctx.outbox.markDelivered(sink, delivered);
+    ctx.outbox.markRejected(sink, rejected, { now: done, maxAttempts, retryAt: later });
+    ctx.status.succeeded(sink, delivered.length, done, rejected[0]?.error ?? null);
   });
-  return nextStepAt(ctx, done);
 }
 
 /** The earliest time a sink with pending rows may be tried again (never in the past). */

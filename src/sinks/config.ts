@@ -38,7 +38,13 @@ export interface SinkConfig {
   } | null;
   redis: { url: string; token: string } | null;
   timeoutMs: number;
-  drain: { batchSize: number; maxAttempts: number; retryBaseMs: number; retryMaxMs: number };
+  drain: {
+    batchSize: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    stepBudgetMs: number;
+  };
 }
 
 const cache = new WeakMap<object, SinkConfig>();
@@ -77,6 +83,7 @@ export function sinkConfigFrom(env: object): SinkConfig {
       maxAttempts: e.SINK_MAX_ATTEMPTS,
       retryBaseMs: e.SINK_RETRY_BASE_MS,
       retryMaxMs: e.SINK_RETRY_MAX_MS,
+      stepBudgetMs: 10_000,
     },
   };
   cache.set(env, config);
