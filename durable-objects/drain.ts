@@ -45,7 +45,7 @@ export async function drainStep(ctx: DrainContext): Promise<number | null> {
   return nextStepAt(ctx, Date.now());
 }
 
-/** Delivers `sink`'s due batches one after another until none is due, it fails, or time is up. */
+/** Delivers `sink`'s due batches while they come full, until it fails or time is up. */
 async function drainSink(ctx: DrainContext, sink: SinkName, deadline: number): Promise<void> {
   const target = ctx.sinks[sink];
   if (!target) return;
@@ -61,7 +61,8 @@ async function drainSink(ctx: DrainContext, sink: SinkName, deadline: number): P
     );
     await ctx.afterDelivery?.();
     record(ctx, sink, outcome);
-    if (!outcome.ok) return;
+    // After a partial batch, let rows gather until the next alarm: fewer, fuller requests.
+    if (!outcome.ok || batch.length < ctx.policy.batchSize) return;
   }
 }
 
