@@ -71,7 +71,10 @@ export async function getEvent(id: string): Promise<EventView> {
 }
 
 export async function claim(eventId: string, userId: string): Promise<Response> {
-  return api(`/v1/events/${eventId}/claims`, { method: "POST", headers: await asUser(userId) });
+  return api(`/v1/events/${eventId}/claims`, {
+    method: "POST",
+    headers: { ...(await asUser(userId)), Origin: "https://shop.example" },
+  });
 }
 
 export function eventStub(eventId: string): DurableObjectStub<CouponEvent> {
