@@ -1,6 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
+import { publishOutboxSummary } from "../src/lib/outbox-registry.ts";
+import { redisFor } from "../src/lib/redis.ts";
 import { sinkConfigFrom } from "../src/sinks/config.ts";
 import { sinksFor } from "../src/sinks/index.ts";
+import { withTimeout } from "../src/sinks/timeout.ts";
 import type { CouponRecord, SinkName } from "../src/sinks/types.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { newCouponId } from "./coupon-id.ts";
@@ -28,6 +31,8 @@ import {
 const DRAIN_DELAY_MS = 25;
 /** After an unexpected drain error (a bug, not a sink failure), try again this much later. */
 const DRAIN_ERROR_RETRY_MS = 1_000;
+/** The outbox summary for `GET /health` is published at most this often while rows are pending. */
+const SUMMARY_EVERY_MS = 1_000;
 
 /**
  * One first-come-first-served event. The only writer of its stock: every claim is decided and
@@ -46,6 +51,7 @@ export class CouponEvent extends DurableObject<Env> {
   readonly #sinkStatus: SinkStatusStore;
   /** When the drain alarm is due; non-null while one is scheduled or running. */
   #drainAt: number | null = null;
+  #summaryPublishedAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -208,6 +214,7 @@ export class CouponEvent extends DurableObject<Env> {
       );
       next = Date.now() + DRAIN_ERROR_RETRY_MS;
     }
+    await this.#publishSummary(next === null);
     this.#drainAt = next;
     if (next === null) return;
     try {
@@ -216,6 +223,29 @@ export class CouponEvent extends DurableObject<Env> {
       // Let the next claim schedule a drain again rather than believe one is coming.
       this.#drainAt = null;
       throw err;
+    }
+  }
+
+  /** Best effort: health reads it; a Redis outage must never stop the drain. */
+  async #publishSummary(idle: boolean): Promise<void> {
+    const redis = redisFor(this.env);
+    const now = Date.now();
+    if (!redis || (!idle && now - this.#summaryPublishedAt < SUMMARY_EVERY_MS)) return;
+    const stats = this.stats();
+    if (!stats) return;
+    try {
+      const summary = {
+        eventId: stats.event.id,
+        at: now,
+        outbox: stats.outbox,
+        sinks: stats.sinks,
+      };
+      await withTimeout(publishOutboxSummary(redis, summary), 2_000, "outbox summary");
+      this.#summaryPublishedAt = now;
+    } catch (err) {
+      console.warn(
+        JSON.stringify({ level: "warn", msg: "outbox summary not published", error: String(err) }),
+      );
     }
   }
 

@@ -1,6 +1,8 @@
 import { sql } from "drizzle-orm";
 import { databaseFor } from "../db/client.ts";
 import { type SinkConfig, sinkConfigFrom } from "../sinks/config.ts";
+import { withTimeout } from "../sinks/timeout.ts";
+import { type OutboxTotals, readOutboxTotals } from "./outbox-registry.ts";
 import { redisFor } from "./redis.ts";
 
 export type DependencyState = "ok" | "retrying" | "disabled";
@@ -10,6 +12,8 @@ export interface Health {
   sinks: { mysql: DependencyState; kafka: DependencyState; redis: DependencyState };
   /** Why a dependency is not ok (no secrets: error names and HTTP statuses only). */
   errors: Record<string, string>;
+  /** Every event's outbox, as their objects last published it (null without Redis). */
+  outbox: OutboxTotals | null;
 }
 
 const PROBE_TIMEOUT_MS = 2_000;
@@ -19,9 +23,10 @@ const CACHE_MS = 2_000;
 let cached: { at: number; env: object; health: Promise<Health> } | null = null;
 
 /**
- * Probes each configured dependency (MySQL `SELECT 1`, Kafka's topic list, Redis `PING`). A
- * dependency that fails is `retrying`: the outbox keeps claims safe and drains when it is back.
- * Per-event delivery detail is in `GET /v1/events/{id}/stats`.
+ * Probes each configured dependency (MySQL `SELECT 1`, Kafka's topic list, Redis `PING`) and adds
+ * up the outbox summaries the events' objects publish to Redis (backlog, oldest pending row, dead
+ * letters, delivered counts, last error per sink). A dependency that fails is `retrying`: the
+ * outbox keeps claims safe and drains when it is back. Per-event detail: `/v1/events/{id}/stats`.
  */
 export function health(env: object): Promise<Health> {
   const now = Date.now();
@@ -37,33 +42,38 @@ async function probeAll(env: object): Promise<Health> {
   const probe = async (name: string, enabled: boolean, check: () => Promise<unknown>) => {
     if (!enabled) return "disabled" as const;
     try {
-      await Promise.race([
-        check(),
-        new Promise((_, reject) =>
-          setTimeout(
-            () => reject(new Error(`no answer in ${PROBE_TIMEOUT_MS} ms`)),
-            PROBE_TIMEOUT_MS,
-          ),
-        ),
-      ]);
+      await withTimeout(check(), PROBE_TIMEOUT_MS, name);
       return "ok" as const;
     } catch (err) {
       errors[name] = err instanceof Error ? err.message.slice(0, 200) : "failed";
       return "retrying" as const;
     }
   };
-  const [mysql, kafka, redis] = await Promise.all([
+  const redis = redisFor(env);
+  const [mysql, kafka, redisState, outbox] = await Promise.all([
     probe(
       "mysql",
       config.mysql !== null,
       () => databaseFor(env)?.execute(sql`SELECT 1`) ?? Promise.resolve(),
     ),
     probe("kafka", config.kafka !== null, () => kafkaReachable(config.kafka)),
-    probe("redis", config.redis !== null, () => redisFor(env)?.ping() ?? Promise.resolve()),
+    probe("redis", redis !== null, () => redis?.ping() ?? Promise.resolve()),
+    redis
+      ? withTimeout(readOutboxTotals(redis, Date.now()), PROBE_TIMEOUT_MS, "outbox totals").catch(
+          () => null,
+        )
+      : Promise.resolve(null),
   ]);
-  const sinks = { mysql, kafka, redis };
+  // Reachable is not enough: a sink some event is still retrying (refused records) is retrying.
+  const retrying = (name: "mysql" | "kafka", state: DependencyState): DependencyState =>
+    state === "ok" && (outbox?.sinks[name].retryingEvents ?? 0) > 0 ? "retrying" : state;
+  const sinks = {
+    mysql: retrying("mysql", mysql),
+    kafka: retrying("kafka", kafka),
+    redis: redisState,
+  };
   const degraded = Object.values(sinks).some((s) => s === "retrying");
-  return { status: degraded ? "degraded" : "ok", sinks, errors };
+  return { status: degraded ? "degraded" : "ok", sinks, errors, outbox };
 }
 
 async function kafkaReachable(kafka: SinkConfig["kafka"]): Promise<void> {

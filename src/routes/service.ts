@@ -6,11 +6,31 @@ import { json, problem } from "../schemas/common.ts";
 
 const SinkHealth = z.enum(["ok", "retrying", "disabled"]);
 
+const SinkTotalsSchema = z.object({
+  delivered: z.number().int(),
+  backlog: z.number().int(),
+  deadLetters: z.number().int(),
+  retryingEvents: z.number().int(),
+  lastError: z.string().nullable(),
+});
+
 const HealthSchema = z
   .object({
     status: z.enum(["ok", "degraded"]),
     sinks: z.object({ mysql: SinkHealth, kafka: SinkHealth, redis: SinkHealth }),
     errors: z.record(z.string(), z.string()),
+    outbox: z
+      .object({
+        events: z.number().int(),
+        pending: z.number().int(),
+        oldestAgeMs: z.number(),
+        deadLetters: z.number().int(),
+        sinks: z.object({ mysql: SinkTotalsSchema, kafka: SinkTotalsSchema }),
+      })
+      .nullable()
+      .openapi({
+        description: "All events' outboxes, as their objects last published them (needs Redis).",
+      }),
   })
   .openapi("Health");
 

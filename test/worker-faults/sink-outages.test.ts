@@ -5,6 +5,7 @@ import {
   eventually,
   fault,
   healAll,
+  health,
   kafkaRecords,
   setApiRunning,
   stats,
@@ -64,6 +65,14 @@ describe("a sink outage never fails a claim and never loses one", () => {
         expect(grown.sinks[k].lastError).toBeTruthy();
       }
       expect(during.outbox.pending).toBeGreaterThanOrEqual(150);
+      // /health sees the outage service-wide: the sink is retrying, its backlog counted.
+      await eventually(
+        health,
+        (h) =>
+          h.status === "degraded" &&
+          sinks.every((k) => h.sinks[k] === "retrying" && (h.outbox?.sinks[k].backlog ?? 0) >= 150),
+        { what: "/health reporting the outage" },
+      );
       // The sink that still works is not held back: it takes all 300 during the outage.
       const healthy = (["mysql", "kafka"] as const).filter((k) => !sinks.includes(k));
       const meanwhile = await eventually(
@@ -78,6 +87,7 @@ describe("a sink outage never fails a claim and never loses one", () => {
       expect(after.sinks.mysql).toMatchObject({ state: "ok", backlog: 0 });
       expect(after.sinks.kafka).toMatchObject({ state: "ok", backlog: 0 });
 
+      await eventually(health, (h) => h.status === "ok", { what: "/health ok again" });
       const rows = await userCouponRows(event.id);
       expect(rows).toHaveLength(300);
       expect(new Set(rows.map((r) => r.id)).size).toBe(300);

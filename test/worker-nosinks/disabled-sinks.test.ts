@@ -10,6 +10,7 @@ describe("with no sink configured", () => {
       status: "ok",
       sinks: { mysql: "disabled", kafka: "disabled", redis: "disabled" },
       errors: {},
+      outbox: null,
     });
   });
 

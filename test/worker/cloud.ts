@@ -122,6 +122,26 @@ export interface Stats {
   >;
 }
 
+export interface Health {
+  status: "ok" | "degraded";
+  sinks: Record<"mysql" | "kafka" | "redis", "ok" | "retrying" | "disabled">;
+  errors: Record<string, string>;
+  outbox: {
+    events: number;
+    pending: number;
+    oldestAgeMs: number;
+    deadLetters: number;
+    sinks: Record<
+      "mysql" | "kafka",
+      { delivered: number; backlog: number; retryingEvents: number }
+    >;
+  } | null;
+}
+
+export async function health(): Promise<Health> {
+  return (await api("/health")).json<Health>();
+}
+
 export async function stats(eventId: string): Promise<Stats> {
   const res = await api(`/v1/events/${eventId}/stats`, { headers: admin() });
   if (res.status !== 200) throw new Error(`stats: ${res.status}`);

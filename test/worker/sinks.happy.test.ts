@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { drained, kafkaRecords, stats, userCouponRows } from "./cloud.ts";
+import { drained, type Health, kafkaRecords, stats, userCouponRows } from "./cloud.ts";
 import { api, asUser, claim, createEvent } from "./helpers.ts";
 
 interface Coupon {
@@ -52,13 +52,18 @@ describe("every accepted claim reaches MySQL and Kafka", () => {
     });
   });
 
-  it("GET /health reports every sink ok", async () => {
-    const res = await api("/health");
-    expect(await res.json()).toEqual({
+  it("GET /health reports every sink ok and adds up the events' outboxes", async () => {
+    const health = await (await api("/health")).json<Health>();
+    expect(health).toMatchObject({
       status: "ok",
       sinks: { mysql: "ok", kafka: "ok", redis: "ok" },
       errors: {},
     });
+    // The 500 claims above were delivered; their object published its summary when it went idle.
+    expect(health.outbox?.events).toBeGreaterThanOrEqual(1);
+    expect(health.outbox?.sinks.mysql.delivered).toBeGreaterThanOrEqual(500);
+    expect(health.outbox?.sinks.kafka.delivered).toBeGreaterThanOrEqual(500);
+    expect(health.outbox?.deadLetters).toBe(0);
   });
 });
 
