@@ -52,6 +52,8 @@ export class CouponEvent extends DurableObject<Env> {
   /** When the drain alarm is due; non-null while one is scheduled or running. */
   #drainAt: number | null = null;
   #summaryPublishedAt = 0;
+  #publishing = false;
+  #republishIdle = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -214,7 +216,8 @@ export class CouponEvent extends DurableObject<Env> {
       );
       next = Date.now() + DRAIN_ERROR_RETRY_MS;
     }
-    await this.#publishSummary(next === null);
+    // Not awaited: a slow or absent Redis must never slow the drain.
+    this.#publishSummary(next === null);
     this.#drainAt = next;
     if (next === null) return;
     try {
@@ -226,27 +229,42 @@ export class CouponEvent extends DurableObject<Env> {
     }
   }
 
-  /** Best effort: health reads it; a Redis outage must never stop the drain. */
-  async #publishSummary(idle: boolean): Promise<void> {
+  /** Best effort, one at a time: health reads it; a Redis outage must never stop the drain. */
+  #publishSummary(idle: boolean): void {
     const redis = redisFor(this.env);
     const now = Date.now();
-    if (!redis || (!idle && now - this.#summaryPublishedAt < SUMMARY_EVERY_MS)) return;
+    if (!redis) return;
+    if (this.#publishing) {
+      // The final, idle state must not be lost behind an earlier summary still on its way.
+      this.#republishIdle ||= idle;
+      return;
+    }
+    if (!idle && now - this.#summaryPublishedAt < SUMMARY_EVERY_MS) return;
     const stats = this.stats();
     if (!stats) return;
-    try {
-      const summary = {
-        eventId: stats.event.id,
-        at: now,
-        outbox: stats.outbox,
-        sinks: stats.sinks,
-      };
-      await withTimeout(publishOutboxSummary(redis, summary), 2_000, "outbox summary");
-      this.#summaryPublishedAt = now;
-    } catch (err) {
-      console.warn(
-        JSON.stringify({ level: "warn", msg: "outbox summary not published", error: String(err) }),
-      );
-    }
+    const summary = { eventId: stats.event.id, at: now, outbox: stats.outbox, sinks: stats.sinks };
+    this.#publishing = true;
+    this.#summaryPublishedAt = now;
+    this.ctx.waitUntil(
+      withTimeout(publishOutboxSummary(redis, summary), 2_000, "outbox summary")
+        .catch((err: unknown) => {
+          this.#summaryPublishedAt = 0;
+          console.warn(
+            JSON.stringify({
+              level: "warn",
+              msg: "outbox summary not published",
+              error: String(err),
+            }),
+          );
+        })
+        .finally(() => {
+          this.#publishing = false;
+          if (this.#republishIdle) {
+            this.#republishIdle = false;
+            this.#publishSummary(true);
+          }
+        }),
+    );
   }
 
   #scheduleDrain(): void {
