@@ -129,11 +129,12 @@ async function main(): Promise<void> {
 drain benchmark: ${CLAIMS} claims, ${CONCURRENCY} concurrent, ${cpus().length} cores (${cpus()[0]?.model ?? "?"})
 live     claims ${live.seconds.toFixed(2)} s (${(CLAIMS / live.seconds).toFixed(0)} claims/s, statuses ${fmt(live.statuses)}),
          outbox empty ${tailSeconds.toFixed(2)} s after the last answer (${liveTotal.toFixed(2)} s in all);
-         gateway requests: MySQL ${liveCounts.planetscale.requests}, Kafka ${liveCounts.kafka.requests}
+         gateway requests: MySQL ${liveCounts.planetscale.requests}, Kafka ${liveCounts.kafka.requests}, Redis ${liveCounts.upstashRedis.requests}
 backlog  ${waiting} rows waiting (claims took ${backlog.seconds.toFixed(2)} s, statuses ${fmt(backlog.statuses)});
          drained in ${drainSeconds.toFixed(2)} s after the sinks came back,
-         gateway requests: MySQL ${backlogCounts.planetscale.requests}, Kafka ${backlogCounts.kafka.requests}
-(gateway requests = HTTP requests the sinks made, failed ones included; polling /stats goes to the Worker)`);
+         gateway requests: MySQL ${backlogCounts.planetscale.requests}, Kafka ${backlogCounts.kafka.requests}, Redis ${backlogCounts.upstashRedis.requests}
+(gateway requests = HTTP requests the Worker's objects made, failed ones included; Redis = outbox
+ summaries for /health; polling /stats goes to the Worker, not the gateway)`);
   } finally {
     await stopWorker();
     await cloud.stop();
