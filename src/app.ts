@@ -23,8 +23,14 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
 
   app.use(requestId());
   app.use(
+    createMiddleware<HonoEnv>(async (c, next) => {
+      c.set("config", configFrom(c.env));
+      await next();
+    }),
+  );
+  app.use(
     cors({
-      origin: (origin, c: Context<HonoEnv>) => corsOrigin(origin, c.env.CORS_ORIGINS),
+      origin: (origin, c: Context<HonoEnv>) => corsOrigin(origin, c.var.config.CORS_ORIGINS),
       allowMethods: ["GET", "POST", "OPTIONS"],
       allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
       exposeHeaders: ["Retry-After", "RateLimit", "RateLimit-Policy", "X-Request-Id", "Location"],
@@ -37,12 +43,6 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
       onError: () => {
         throw new ProblemError("payload-too-large", { detail: "The body is over 16 KiB." });
       },
-    }),
-  );
-  app.use(
-    createMiddleware<HonoEnv>(async (c, next) => {
-      c.set("config", configFrom(c.env));
-      await next();
     }),
   );
 
@@ -101,8 +101,8 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
   return app;
 }
 
-function corsOrigin(origin: string, configured: string | undefined): string | null {
-  const allowed = (configured ?? "*").split(",").map((o) => o.trim());
+function corsOrigin(origin: string, configured: string): string | null {
+  const allowed = configured.split(",").map((o) => o.trim());
   if (allowed.includes("*")) return "*";
   return allowed.includes(origin) ? origin : null;
 }

@@ -5,7 +5,6 @@ import { ProblemError } from "./problems.ts";
 const configSchema = z.object({
   JWT_SECRET: z.string().min(32, "JWT_SECRET must be at least 32 characters"),
   ADMIN_TOKEN: z.string().min(16, "ADMIN_TOKEN must be at least 16 characters"),
-  KAFKA_TOPIC: z.string().min(1).default("coupon-events"),
   /** Comma-separated origins allowed by CORS; `*` (the default) suits bearer-token clients. */
   CORS_ORIGINS: z.string().default("*"),
 });
