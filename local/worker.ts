@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { waitForHttp } from "./wait.ts";
+import { stopPid, waitFor } from "./servers/process.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const WORKERD = join(ROOT, "node_modules", "workerd", "bin", "workerd");
@@ -46,25 +46,36 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     env,
     stdio: ["ignore", "inherit", "inherit"],
   });
-  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once("exit", (code, signal) => done({ code, signal })),
+  );
+  const pid = child.pid ?? -1;
+  const spawned = {
+    child,
+    pid,
+    exited,
+    hasExited: () => child.exitCode !== null || child.signalCode !== null,
+  };
   const url = `http://${opts.host}:${opts.port}`;
+  const answers = () =>
+    fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) }).then(
+      async (res) => {
+        await res.body?.cancel();
+        return true;
+      },
+      () => false,
+    );
   try {
-    await waitForHttp(`${url}/health`, { timeoutMs: 30_000, exited });
+    await waitFor(`workerd on ${opts.host}:${opts.port}`, answers, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      spawned,
+    });
   } catch (err) {
     child.kill("SIGKILL");
     throw err;
   }
-  return {
-    url,
-    pid: child.pid ?? -1,
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return { url, pid, stop: () => stopPid(pid, { timeoutMs: 5_000, exited }) };
 }
 
 function capnpConfig(opts: WorkerOptions): string {
