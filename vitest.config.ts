@@ -45,7 +45,12 @@ export default defineConfig({
     projects: [
       {
         plugins: [workers()],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"], testTimeout: 60_000 },
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          testTimeout: 60_000,
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         plugins: [workers()],
@@ -63,6 +68,7 @@ export default defineConfig({
           name: "worker-nosinks",
           include: ["test/worker-nosinks/**/*.test.ts"],
           testTimeout: 60_000,
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -76,6 +82,7 @@ export default defineConfig({
           ],
           environment: "node",
           testTimeout: 60_000,
+          sequence: { groupOrder: 0 },
           hookTimeout: 120_000,
         },
       },

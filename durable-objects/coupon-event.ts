@@ -333,7 +333,13 @@ function ageMs(since: number | null, now: number): number {
 }
 
 function assertUserId(userId: string): void {
-  if (typeof userId !== "string" || userId.length < 1 || userId.length > 128) {
-    throw new TypeError("userId must be a string of 1..128 characters");
+  // The Worker refuses such subs with 401; this guards the object's own storage as well.
+  if (
+    typeof userId !== "string" ||
+    userId.length < 1 ||
+    userId.length > 128 ||
+    !userId.isWellFormed()
+  ) {
+    throw new TypeError("userId must be a well-formed string of 1..128 characters");
   }
 }

@@ -1,4 +1,4 @@
-import type { CouponRecord, OutboxItem, SinkName } from "../src/sinks/types.ts";
+import type { CouponRecord, DeliveryReport, OutboxItem, SinkName } from "../src/sinks/types.ts";
 
 export const SINK_NAMES = ["mysql", "kafka"] as const satisfies readonly SinkName[];
 
@@ -72,11 +72,11 @@ export class Outbox {
    */
   markRejected(
     sink: SinkName,
-    rejected: { seq: number; error: string }[],
+    rejected: DeliveryReport["rejected"],
     opts: { now: number; maxAttempts: number; retryAt: (attempts: number) => number },
   ): number {
     let parked = 0;
-    for (const { seq, error } of rejected) {
+    for (const { seq, error, permanent } of rejected) {
       const row = this.#sql
         .exec<{ attempts: number; coupon_id: string; version: number; payload: string }>(
           `UPDATE outbox SET ${sink}_attempts = ${sink}_attempts + 1
@@ -86,7 +86,7 @@ export class Outbox {
         )
         .toArray()[0];
       if (!row) continue;
-      if (row.attempts >= opts.maxAttempts) {
+      if (permanent || row.attempts >= opts.maxAttempts) {
         this.#sql.exec(
           `INSERT INTO dead_letters (sink, seq, coupon_id, version, payload, error, attempts, failed_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -11,6 +11,9 @@ import { ProblemError } from "../problems.ts";
 const USER_TOKEN_ALG = "HS256";
 const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 
+/** C0, DEL and C1 control characters. */
+const CONTROL = /\p{Cc}/u;
+
 const challenge = { "WWW-Authenticate": 'Bearer error="invalid_token"' };
 
 function unauthorized(detail: string): ProblemError {
@@ -62,6 +65,11 @@ export async function verifyUserToken(token: string, secret: string): Promise<st
   const sub = payload.sub;
   if (typeof sub !== "string" || sub.length < 1 || sub.length > 128) {
     throw unauthorized("The token's `sub` must be a string of 1..128 characters.");
+  }
+  // A lone surrogate has no UTF-8 form (it would be stored as U+FFFD and merge with others);
+  // control characters have no place in an id that ends up in logs, keys and rows.
+  if (!sub.isWellFormed() || CONTROL.test(sub)) {
+    throw unauthorized("The token's `sub` must be well-formed Unicode without control characters.");
   }
   return sub;
 }

@@ -1,5 +1,5 @@
 import { Client, DatabaseError } from "@planetscale/database";
-import { sql } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/planetscale-serverless";
 import type { EventDefinition } from "../../durable-objects/ledger.ts";
 import { couponEvents, userCoupons } from "../db/schema/index.ts";
@@ -19,8 +19,14 @@ export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
   });
   const eventsWritten = new Set<string>();
 
-  async function upsert(items: OutboxItem[]): Promise<void> {
+  /**
+   * Writes `items` and returns the seqs that are now in MySQL as themselves. The update half of
+   * the upsert only touches a row with the same coupon id: a record that collides with a
+   * *different* coupon on `(event_id, user_id)` changes nothing and comes back as a conflict.
+   */
+  async function upsert(items: OutboxItem[]): Promise<DeliveryReport> {
     const now = new Date();
+    const same = sql`id = VALUES(id) AND VALUES(version) > version`;
     await db
       .insert(userCoupons)
       .values(
@@ -40,13 +46,34 @@ export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
       .onDuplicateKeyUpdate({
         // MySQL assigns left to right: `version` must be the last column written.
         set: {
-          status: sql`IF(VALUES(version) > version, VALUES(status), status)`,
-          redeemedAt: sql`IF(VALUES(version) > version, VALUES(redeemed_at), redeemed_at)`,
-          orderId: sql`IF(VALUES(version) > version, VALUES(order_id), order_id)`,
-          updatedAt: sql`IF(VALUES(version) > version, VALUES(updated_at), updated_at)`,
-          version: sql`GREATEST(version, VALUES(version))`,
+          status: sql`IF(${same}, VALUES(status), status)`,
+          redeemedAt: sql`IF(${same}, VALUES(redeemed_at), redeemed_at)`,
+          orderId: sql`IF(${same}, VALUES(order_id), order_id)`,
+          updatedAt: sql`IF(${same}, VALUES(updated_at), updated_at)`,
+          version: sql`IF(id = VALUES(id), GREATEST(version, VALUES(version)), version)`,
         },
       });
+    return verify(items);
+  }
+
+  /** Reads the batch back by coupon id: only a row with the record's own event and user counts. */
+  async function verify(items: OutboxItem[]): Promise<DeliveryReport> {
+    const rows = await db
+      .select({ id: userCoupons.id, eventId: userCoupons.eventId, userId: userCoupons.userId })
+      .from(userCoupons)
+      .where(inArray(userCoupons.id, [...new Set(items.map((i) => i.record.coupon.id))]));
+    const stored = new Map(rows.map((r) => [r.id, r]));
+    const report: DeliveryReport = { delivered: [], rejected: [] };
+    for (const { seq, record } of items) {
+      const { id, eventId, userId } = record.coupon;
+      const row = stored.get(id);
+      if (row && row.eventId === eventId && row.userId === userId) report.delivered.push(seq);
+      else {
+        const key = row ? "coupon id" : "(event_id, user_id)";
+        report.rejected.push({ seq, error: conflictText(key), permanent: true });
+      }
+    }
+    return report;
   }
 
   async function upsertEvent(event: EventDefinition): Promise<void> {
@@ -70,8 +97,7 @@ export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
   /** Delivers `items`; when MySQL refuses the batch itself, halves it to find the bad rows. */
   async function deliver(items: OutboxItem[]): Promise<DeliveryReport> {
     try {
-      await upsert(items);
-      return { delivered: items.map((i) => i.seq), rejected: [] };
+      return await upsert(items);
     } catch (err) {
       const refused = refusal(err);
       if (!refused) throw err;
@@ -113,4 +139,9 @@ function refusal(err: unknown): DatabaseError | null {
 function describe(err: DatabaseError): string {
   const code = (err.body as { code?: string } | undefined)?.code;
   return code ? `${code}: ${err.message}` : err.message;
+}
+
+/** Names the key only: the colliding row belongs to another user, whose id must not leak here. */
+function conflictText(key: string): string {
+  return `conflict: another coupon holds this record's ${key} in user_coupons; not merged`;
 }

@@ -22,8 +22,11 @@ export interface OutboxItem {
 export interface DeliveryReport {
   /** Outbox seqs the sink now holds durably. */
   delivered: number[];
-  /** Seqs the sink refused on their own merit (bad data, per-record errors): retried, then dead-lettered. */
-  rejected: { seq: number; error: string }[];
+  /**
+   * Seqs the sink refused on their own merit (bad data, per-record errors): retried, then
+   * dead-lettered; `permanent` ones (a conflict no retry can resolve) are dead-lettered at once.
+   */
+  rejected: { seq: number; error: string; permanent?: boolean }[];
 }
 
 /** A downstream that accepts batches of outbox items idempotently (by coupon id and version). */

@@ -163,6 +163,22 @@ describe("local cloud processes", () => {
           [cloud.mysql.database],
         );
         expect((charsets as { cs: string }[]).map((r) => r.cs)).toEqual(["utf8mb4"]);
+        // Identifiers compare byte for byte (src/db/schema/binary-text.ts): never a collated type.
+        const [ids] = await conn.query(
+          `SELECT CONCAT(table_name, '.', column_name) AS col, column_type AS type
+             FROM information_schema.columns
+            WHERE table_schema = ? AND table_name IN ('user_coupons', 'coupon_events')
+              AND column_name IN ('id', 'event_id', 'user_id', 'order_id')
+            ORDER BY 1`,
+          [cloud.mysql.database],
+        );
+        expect(ids).toEqual([
+          { col: "coupon_events.id", type: "varbinary(64)" },
+          { col: "user_coupons.event_id", type: "varbinary(64)" },
+          { col: "user_coupons.id", type: "varbinary(40)" },
+          { col: "user_coupons.order_id", type: "varbinary(512)" },
+          { col: "user_coupons.user_id", type: "varbinary(512)" },
+        ]);
         const [applied] = await conn.query("SELECT COUNT(*) AS n FROM __drizzle_migrations");
         expect(Number((applied as { n: number }[])[0]?.n)).toBe(
           readdirSync(join(REPO, "migrations")).filter((f) => f.endsWith(".sql")).length,

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { Client } from "@planetscale/database";
+import { Client, cast } from "@planetscale/database";
 import type { GatewayApi, StackFile } from "../../local/stack-types.ts";
 import type { CouponRecord } from "../../src/sinks/types.ts";
 import { admin, api } from "./helpers.ts";
@@ -14,9 +14,15 @@ export function stack(): StackFile {
 let client: Client | undefined;
 /** MySQL as the Worker sees it: through the PlanetScale HTTP API of the gateway. */
 export function mysql(): Client {
-  client ??= new Client({ url: stack().planetscale.url });
+  client ??= new Client({ url: stack().planetscale.url, cast: textOfBinary });
   return client;
 }
+
+/** Identifier columns are VARBINARY (byte-exact); read them back as the UTF-8 text they hold. */
+const textOfBinary: typeof cast = (field, value) => {
+  const v = cast(field, value);
+  return v instanceof Uint8Array ? new TextDecoder().decode(v) : v;
+};
 
 export interface CouponRow {
   id: string;

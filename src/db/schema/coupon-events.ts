@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { datetime, int, json, mysqlTable, varchar } from "drizzle-orm/mysql-core";
+import { binaryText } from "./binary-text.ts";
 
 /** A release of stock: `quantity` coupons become claimable at `at` (ISO 8601). */
 export interface EventWave {
@@ -9,7 +10,8 @@ export interface EventWave {
 
 /** One row per coupon event: its definition, as the Durable Object that owns it holds it. */
 export const couponEvents = mysqlTable("coupon_events", {
-  id: varchar("id", { length: 64 }).primaryKey(),
+  /** Byte-exact like every identifier (binary-text.ts). */
+  id: binaryText("id", { bytes: 64 }).primaryKey(),
   name: varchar("name", { length: 200 }).notNull(),
   totalStock: int("total_stock", { unsigned: true }).notNull(),
   startsAt: datetime("starts_at", { mode: "date", fsp: 3 }).notNull(),

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { datetime, index, int, mysqlTable, uniqueIndex, varchar } from "drizzle-orm/mysql-core";
+import { binaryText } from "./binary-text.ts";
 
 export type CouponStatus = "issued" | "redeemed" | "expired";
 
@@ -11,15 +12,17 @@ export type CouponStatus = "issued" | "redeemed" | "expired";
 export const userCoupons = mysqlTable(
   "user_coupons",
   {
-    /** `cpn_` + 22 base62 characters. */
-    id: varchar("id", { length: 40 }).primaryKey(),
-    eventId: varchar("event_id", { length: 64 }).notNull(),
-    userId: varchar("user_id", { length: 128 }).notNull(),
+    // Identifiers are byte-exact (binary-text.ts says why): never a collated varchar here.
+    /** `cpn_` + 22 base62 characters (case matters). */
+    id: binaryText("id", { bytes: 40 }).primaryKey(),
+    eventId: binaryText("event_id", { bytes: 64 }).notNull(),
+    /** The JWT `sub`: up to 128 characters, 4 UTF-8 bytes each at most. */
+    userId: binaryText("user_id", { bytes: 512 }).notNull(),
     status: varchar("status", { length: 16 }).$type<CouponStatus>().notNull(),
     issuedAt: datetime("issued_at", { mode: "date", fsp: 3 }).notNull(),
     expiresAt: datetime("expires_at", { mode: "date", fsp: 3 }),
     redeemedAt: datetime("redeemed_at", { mode: "date", fsp: 3 }),
-    orderId: varchar("order_id", { length: 128 }),
+    orderId: binaryText("order_id", { bytes: 512 }),
     version: int("version", { unsigned: true }).notNull().default(1),
     updatedAt: datetime("updated_at", { mode: "date", fsp: 3 })
       .notNull()
