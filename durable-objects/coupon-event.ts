@@ -1,7 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
+import { configFrom } from "../src/config.ts";
+import { buildHoldersFilter, type HoldersFilter } from "../src/lib/holders-filter.ts";
 import { publishOutboxSummary } from "../src/lib/outbox-registry.ts";
 import { redisFor } from "../src/lib/redis.ts";
-import { sinkConfigFrom } from "../src/sinks/config.ts";
+import { publishSnapshot } from "../src/lib/snapshot-registry.ts";
 import { sinksFor } from "../src/sinks/index.ts";
 import { withTimeout } from "../src/sinks/timeout.ts";
 import type { CouponRecord, SinkName } from "../src/sinks/types.ts";
@@ -14,11 +16,15 @@ import { type DeadLetter, Outbox, SINK_NAMES } from "./outbox.ts";
 import { SinkStatusStore } from "./sink-status.ts";
 import { migrate } from "./storage-schema.ts";
 import {
+  type ClaimAnswer,
+  type ClaimDecision,
   type ClaimResult,
   type CouponRow,
   type CouponView,
   couponView,
   type DefineResult,
+  type EventCounters,
+  type EventSnapshot,
   type EventView,
   eventView,
   iso,
@@ -33,6 +39,19 @@ const DRAIN_DELAY_MS = 25;
 const DRAIN_ERROR_RETRY_MS = 1_000;
 /** The outbox summary for `GET /health` is published at most this often while rows are pending. */
 const SUMMARY_EVERY_MS = 1_000;
+/** The event's snapshot is published to Redis at most this often while it changes. */
+const SNAPSHOT_EVERY_MS = 250;
+/** Refusal counters are written at most this often: a refusal itself never waits for the disk. */
+const REJECTIONS_EVERY_MS = 1_000;
+const REFUSAL_SLUGS: ReadonlySet<string> = new Set<RefusalSlug>([
+  "not-started",
+  "paused",
+  "ended",
+  "sold-out",
+  "awaiting-release",
+]);
+/** Past this many holders no filter is built (it would be mostly ones): the edge asks the object. */
+const MAX_FILTERED_HOLDERS = 1_000_000;
 
 /**
  * One first-come-first-served event. The only writer of its stock: every claim is decided and
@@ -45,8 +64,20 @@ export class CouponEvent extends DurableObject<Env> {
   clock: Clock = systemClock;
   /** Test seams (set through `runInDurableObject`); empty in production. */
   testHooks: { afterDelivery?: () => Promise<void> } = {};
+  /** Claim calls that reached this object since it started (tests count what the edge sheds). */
+  claimCalls = 0;
   #def: EventDefinition | null = null;
   #counters: LedgerCounters = { issued: 0, paused: false };
+  #pauseChanges = 0;
+  /** Built once the holders are final (sold out or ended), then never changes. */
+  #holders: HoldersFilter | null = null;
+  /** Refusals counted since the last write of the `rejections` table. */
+  readonly #pendingRejections = new Map<RefusalSlug, number>();
+  #rejectionsFlush: ReturnType<typeof setTimeout> | null = null;
+  #snapshotPublish: ReturnType<typeof setTimeout> | null = null;
+  #snapshotPublishedAt = 0;
+  /** A change arrived while a publication was under way: publish again after it. */
+  #snapshotDirty = false;
   readonly #outbox: Outbox;
   readonly #sinkStatus: SinkStatusStore;
   /** When the drain alarm is due; non-null while one is scheduled or running. */
@@ -75,7 +106,7 @@ export class CouponEvent extends DurableObject<Env> {
     const now = this.clock.now();
     if (this.#def) {
       const outcome = sameDefinition(this.#def, def) ? "unchanged" : "conflict";
-      return { outcome, event: this.#view(this.#def, now) };
+      return { outcome, snapshot: this.#snapshot(this.#def, now) };
     }
     this.ctx.storage.sql.exec(
       "INSERT INTO event (singleton, definition, created_at) VALUES (1, ?, ?)",
@@ -83,35 +114,48 @@ export class CouponEvent extends DurableObject<Env> {
       now,
     );
     this.#def = def;
-    return { outcome: "created", event: this.#view(def, now) };
+    this.#publishSnapshotSoon();
+    return { outcome: "created", snapshot: this.#snapshot(def, now) };
   }
 
-  event(): EventView | null {
-    return this.#def ? this.#view(this.#def, this.clock.now()) : null;
+  /** Everything an isolate needs to answer reads and final refusals itself. */
+  snapshot(): EventSnapshot | null {
+    return this.#def ? this.#snapshot(this.#def, this.clock.now()) : null;
   }
 
   /** Pauses or resumes at once; repeating either is harmless. */
-  setPaused(paused: boolean): EventView | null {
+  setPaused(paused: boolean): EventSnapshot | null {
     if (!this.#def) return null;
-    this.ctx.storage.sql.exec("UPDATE event SET paused = ?", paused ? 1 : 0);
-    this.#counters.paused = paused;
-    return this.#view(this.#def, this.clock.now());
+    if (this.#counters.paused !== paused) {
+      this.ctx.storage.sql.exec(
+        "UPDATE event SET paused = ?, pause_changes = pause_changes + 1",
+        paused ? 1 : 0,
+      );
+      this.#counters.paused = paused;
+      this.#pauseChanges += 1;
+      this.#publishSnapshotSoon();
+    }
+    return this.#snapshot(this.#def, this.clock.now());
   }
 
-  claim(userId: string): ClaimResult {
+  /**
+   * Issues this user's coupon, or gives back the one it holds, or says why not. Every answer
+   * carries the counters, so the caller's snapshot follows; `wantHolders` asks for the holders'
+   * filter too, which comes only once the holders are final.
+   */
+  claim(userId: string, opts?: { wantHolders?: boolean }): ClaimAnswer {
+    this.claimCalls += 1;
     const def = this.#def;
     if (!def) return { outcome: "unknown-event" };
     assertUserId(userId);
     const now = this.clock.now();
-    const result = this.ctx.storage.transactionSync((): ClaimResult => {
+    const result = this.ctx.storage.transactionSync((): ClaimDecision => {
       const existing = this.#claimRow(userId);
       if (existing) return { outcome: "existing", coupon: couponView(def.id, existing, now) };
 
       const refusal = refuse(def, this.#counters, now);
-      if (refusal) {
-        this.#countRejection(refusal.slug);
-        return { outcome: "refused", refusal };
-      }
+      // Counted in memory: a refusal writes nothing, so it never waits for a storage flush.
+      if (refusal) return { outcome: "refused", refusal };
 
       const row: CouponRow = {
         coupon_id: newCouponId(),
@@ -142,8 +186,26 @@ export class CouponEvent extends DurableObject<Env> {
       this.#counters.issued += 1;
       return { outcome: "issued", coupon };
     });
-    if (result.outcome === "issued") this.#scheduleDrain();
-    return result;
+    if (result.outcome === "issued") {
+      this.#scheduleDrain();
+      this.#publishSnapshotSoon();
+    } else if (result.outcome === "refused") {
+      this.#countRejection(result.refusal.slug);
+    }
+    const answer: ClaimResult = { ...result, counters: this.#countersAt(now) };
+    if (opts?.wantHolders === true && this.#holdersFinal(def, now)) {
+      const holders = this.#holdersFilter();
+      if (holders) answer.holders = holders;
+    }
+    return answer;
+  }
+
+  /** Refusals an isolate answered for this event without calling it: they count in stats. */
+  countRefusals(counts: Partial<Record<RefusalSlug, number>>): void {
+    for (const [slug, n] of Object.entries(counts)) {
+      if (!REFUSAL_SLUGS.has(slug) || !Number.isSafeInteger(n) || (n ?? 0) <= 0) continue;
+      this.#countRejection(slug as RefusalSlug, n);
+    }
   }
 
   claimOf(userId: string): CouponView | null {
@@ -162,6 +224,7 @@ export class CouponEvent extends DurableObject<Env> {
     )) {
       rejected[r.slug] = r.n;
     }
+    for (const [slug, n] of this.#pendingRejections) rejected[slug] = (rejected[slug] ?? 0) + n;
     const outbox = this.#outbox.pending();
     const sinks = {} as Record<SinkName, SinkView>;
     for (const sink of SINK_NAMES) sinks[sink] = this.#sinkView(sink, now);
@@ -205,7 +268,7 @@ export class CouponEvent extends DurableObject<Env> {
             status: this.#sinkStatus,
             sinks: sinksFor(this.env),
             event: def,
-            policy: sinkConfigFrom(this.env).drain,
+            policy: configFrom(this.env).sinks.drain,
             transaction: (fn) => this.ctx.storage.transactionSync(fn),
             afterDelivery: this.testHooks.afterDelivery,
           })
@@ -298,13 +361,14 @@ export class CouponEvent extends DurableObject<Env> {
 
   #load(): void {
     const row = this.ctx.storage.sql
-      .exec<{ definition: string; paused: number; issued: number }>(
-        "SELECT definition, paused, issued FROM event",
+      .exec<{ definition: string; paused: number; issued: number; pause_changes: number }>(
+        "SELECT definition, paused, issued, pause_changes FROM event",
       )
       .toArray()[0];
     if (!row) return;
     this.#def = eventDefinitionSchema.parse(JSON.parse(row.definition));
     this.#counters = { issued: row.issued, paused: row.paused === 1 };
+    this.#pauseChanges = row.pause_changes;
   }
 
   #view(def: EventDefinition, now: number): EventView {
@@ -320,11 +384,89 @@ export class CouponEvent extends DurableObject<Env> {
       .toArray()[0];
   }
 
-  #countRejection(slug: RefusalSlug): void {
-    this.ctx.storage.sql.exec(
-      "INSERT INTO rejections (slug, n) VALUES (?, 1) ON CONFLICT (slug) DO UPDATE SET n = n + 1",
-      slug,
-    );
+  #countRejection(slug: RefusalSlug, n = 1): void {
+    this.#pendingRejections.set(slug, (this.#pendingRejections.get(slug) ?? 0) + n);
+    this.#rejectionsFlush ??= setTimeout(() => this.#flushRejections(), REJECTIONS_EVERY_MS);
+  }
+
+  /** One write for every refusal of the last second (lost only if the object dies first). */
+  #flushRejections(): void {
+    this.#rejectionsFlush = null;
+    const counts = [...this.#pendingRejections];
+    this.#pendingRejections.clear();
+    this.ctx.storage.transactionSync(() => {
+      for (const [slug, n] of counts) {
+        this.ctx.storage.sql.exec(
+          "INSERT INTO rejections (slug, n) VALUES (?, ?) ON CONFLICT (slug) DO UPDATE SET n = n + excluded.n",
+          slug,
+          n,
+        );
+      }
+    });
+  }
+
+  #countersAt(now: number): EventCounters {
+    return {
+      issued: this.#counters.issued,
+      paused: this.#counters.paused,
+      version: this.#counters.issued + this.#pauseChanges,
+      asOf: now,
+    };
+  }
+
+  #snapshot(def: EventDefinition, now: number): EventSnapshot {
+    return {
+      def,
+      ...this.#countersAt(now),
+      holders: this.#holdersFinal(def, now) ? this.#holdersFilter() : null,
+    };
+  }
+
+  /** No coupon can be issued any more, so the set of holders can no longer change. */
+  #holdersFinal(def: EventDefinition, now: number): boolean {
+    return this.#counters.issued >= def.totalStock || (def.endsAt !== null && now >= def.endsAt);
+  }
+
+  #holdersFilter(): HoldersFilter | null {
+    if (this.#holders || this.#counters.issued > MAX_FILTERED_HOLDERS) return this.#holders;
+    const ids = this.ctx.storage.sql.exec<{ user_id: string }>("SELECT user_id FROM claims");
+    const users = (function* () {
+      for (const row of ids) yield row.user_id;
+    })();
+    this.#holders = buildHoldersFilter(users, this.#counters.issued);
+    return this.#holders;
+  }
+
+  /** At most every SNAPSHOT_EVERY_MS while the event changes; Redis trouble never reaches a claim. */
+  #publishSnapshotSoon(): void {
+    if (!redisFor(this.env)) return;
+    if (this.#snapshotPublish) {
+      this.#snapshotDirty = true;
+      return;
+    }
+    this.#snapshotDirty = false;
+    const wait = Math.max(0, this.#snapshotPublishedAt + SNAPSHOT_EVERY_MS - Date.now());
+    this.#snapshotPublish = setTimeout(() => {
+      const redis = redisFor(this.env);
+      const snapshot = this.snapshot();
+      this.#snapshotPublishedAt = Date.now();
+      if (!redis || !snapshot) {
+        this.#snapshotPublish = null;
+        return;
+      }
+      this.ctx.waitUntil(
+        withTimeout(publishSnapshot(redis, snapshot), 2_000, "event snapshot")
+          .catch((err: unknown) => {
+            console.warn(
+              JSON.stringify({ level: "warn", msg: "snapshot not published", error: String(err) }),
+            );
+          })
+          .finally(() => {
+            this.#snapshotPublish = null;
+            if (this.#snapshotDirty) this.#publishSnapshotSoon();
+          }),
+      );
+    }, wait);
   }
 }
 

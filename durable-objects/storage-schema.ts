@@ -56,6 +56,8 @@ const MIGRATIONS: string[] = [
      slug TEXT PRIMARY KEY,
      n INTEGER NOT NULL
    );`,
+  // Pause and resume count into the event's snapshot version (issued + pause changes).
+  "ALTER TABLE event ADD COLUMN pause_changes INTEGER NOT NULL DEFAULT 0",
 ];
 
 export function migrate(sql: SqlStorage): void {

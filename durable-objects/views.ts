@@ -1,3 +1,4 @@
+import type { HoldersFilter } from "../src/lib/holders-filter.ts";
 import type { EventDefinition, EventState, LedgerCounters, Refusal } from "./ledger.ts";
 import { nextWaveAt, releasedAt, stateOf } from "./ledger.ts";
 
@@ -51,14 +52,35 @@ export interface StatsView {
   sinks: { mysql: SinkView; kafka: SinkView };
 }
 
-export type DefineResult =
-  | { outcome: "created" | "unchanged"; event: EventView }
-  | { outcome: "conflict"; event: EventView };
+/**
+ * The event's moving parts as of `asOf` (the object's clock). `version` only grows (issued plus
+ * pause changes), so an isolate keeps the newest copy whatever order answers arrive in.
+ */
+export interface EventCounters extends LedgerCounters {
+  version: number;
+  asOf: number;
+}
 
-export type ClaimResult =
+/**
+ * What an isolate needs to answer reads and certain refusals without the object: the
+ * definition, the counters, and, once nobody can get a coupon any more, the filter of holders.
+ */
+export interface EventSnapshot extends EventCounters {
+  def: EventDefinition;
+  holders: HoldersFilter | null;
+}
+
+export type DefineResult =
+  | { outcome: "created" | "unchanged"; snapshot: EventSnapshot }
+  | { outcome: "conflict"; snapshot: EventSnapshot };
+
+export type ClaimDecision =
   | { outcome: "issued" | "existing"; coupon: CouponView }
-  | { outcome: "refused"; refusal: Refusal }
-  | { outcome: "unknown-event" };
+  | { outcome: "refused"; refusal: Refusal };
+
+export type ClaimResult = ClaimDecision & { counters: EventCounters; holders?: HoldersFilter };
+
+export type ClaimAnswer = ClaimResult | { outcome: "unknown-event" };
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));

@@ -23,10 +23,17 @@ export interface WorkerOptions {
   port: number;
   /** Plain-text bindings (vars and secrets), passed through the environment, never a file. */
   bindings: Record<string, string>;
+  /**
+   * Benchmarks only: also serve a bare Worker of one line (`new Response("ok")`) from this same
+   * workerd process, on its own socket at this port: the ceiling the app is compared with.
+   */
+  bareWorkerPort?: number;
 }
 
 export interface RunningWorker {
   url: string;
+  /** The bare Worker's URL when `bareWorkerPort` was given. */
+  bareUrl?: string;
   pid: number;
   stop(): Promise<void>;
 }
@@ -57,14 +64,18 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     hasExited: () => child.exitCode !== null || child.signalCode !== null,
   };
   const url = `http://${opts.host}:${opts.port}`;
-  const answers = () =>
-    fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) }).then(
+  const bareUrl =
+    opts.bareWorkerPort === undefined ? undefined : `http://${opts.host}:${opts.bareWorkerPort}`;
+  const answersAt = (target: string) =>
+    fetch(target, { signal: AbortSignal.timeout(1_000) }).then(
       async (res) => {
         await res.body?.cancel();
         return true;
       },
       () => false,
     );
+  const answers = async () =>
+    (await answersAt(`${url}/health`)) && (bareUrl === undefined || (await answersAt(bareUrl)));
   try {
     await waitFor(`workerd on ${opts.host}:${opts.port}`, answers, {
       timeoutMs: 30_000,
@@ -75,7 +86,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     child.kill("SIGKILL");
     throw err;
   }
-  return { url, pid, stop: () => stopPid(pid, { timeoutMs: 5_000, exited }) };
+  return { url, bareUrl, pid, stop: () => stopPid(pid, { timeoutMs: 5_000, exited }) };
 }
 
 function capnpConfig(opts: WorkerOptions): string {
@@ -84,37 +95,62 @@ function capnpConfig(opts: WorkerOptions): string {
   const texts = Object.keys(opts.bindings)
     .map((name) => `(name = "${name}", fromEnvironment = "BINDING_${name}")`)
     .join(",\n    ");
-  const worker = (namespace: string, extra: string) => `(
+  // The objects live in the "objects" service; the front reaches them there, as on Cloudflare.
+  const ns = (className: string, inFront: boolean) =>
+    `(className = "${className}"${inFront ? ', serviceName = "objects"' : ""})`;
+  const worker = (inFront: boolean, extra: string) => `(
   modules = [(name = "index.js", esModule = embed "${bundle}")],
   compatibilityDate = "2026-11-01",
   bindings = [
     ${texts},
-    (name = "COUPON_EVENT", durableObjectNamespace = ${namespace}),
+    (name = "COUPON_EVENT", durableObjectNamespace = ${ns("CouponEvent", inFront)}),
+    (name = "EVENT_DIRECTORY", durableObjectNamespace = ${ns("EventDirectory", inFront)}),
   ],
   globalOutbound = "internet",${extra}
 )`;
+  const bare = opts.bareWorkerPort !== undefined;
+  const bareService = bare ? `\n    (name = "bare", worker = .bare),` : "";
+  const bareSocket = bare
+    ? `,\n    (name = "bare-http", address = "${opts.host}:${opts.bareWorkerPort}", http = (), service = "bare")`
+    : "";
+  const bareWorker = bare
+    ? `
+const bare :Workerd.Worker = (
+  modules = [(name = "bare.js", esModule = "${BARE_WORKER}")],
+  compatibilityDate = "2026-11-01",
+);
+`
+    : "";
   return `using Workerd = import "/workerd/workerd.capnp";
 
 const config :Workerd.Config = (
   services = [
     (name = "front", worker = .front),
-    (name = "objects", worker = .objects),
+    (name = "objects", worker = .objects),${bareService}
     (name = "object-storage", disk = (path = "${resolve(opts.dir, "objects")}", writable = true)),
     (name = "internet", network = (allow = ["public", "private", "local"])),
   ],
-  sockets = [(name = "http", address = "${opts.host}:${opts.port}", http = (), service = "front")],
+  sockets = [
+    (name = "http", address = "${opts.host}:${opts.port}", http = (), service = "front")${bareSocket}
+  ],
 );
 
-const front :Workerd.Worker = ${worker('(className = "CouponEvent", serviceName = "objects")', "")};
+const front :Workerd.Worker = ${worker(true, "")};
 
 const objects :Workerd.Worker = ${worker(
-    '(className = "CouponEvent")',
+    false,
     `
-  durableObjectNamespaces = [(className = "CouponEvent", uniqueKey = "coupon-edge-CouponEvent", enableSql = true)],
+  durableObjectNamespaces = [
+    (className = "CouponEvent", uniqueKey = "coupon-edge-CouponEvent", enableSql = true),
+    (className = "EventDirectory", uniqueKey = "coupon-edge-EventDirectory", enableSql = true),
+  ],
   durableObjectStorage = (localDisk = "object-storage"),`,
   )};
-`;
+${bareWorker}`;
 }
+
+/** The bare Worker's whole module, as a capnp string (no double quotes or backslashes inside). */
+const BARE_WORKER = "export default { fetch() { return new Response('ok'); } };";
 
 function run(cmd: string, args: string[], env: Record<string, string>): Promise<void> {
   return new Promise((done, fail) => {

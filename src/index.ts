@@ -1,6 +1,7 @@
 import { buildApp } from "./app.ts";
 
 export { CouponEvent } from "../durable-objects/coupon-event.ts";
+export { EventDirectory } from "../durable-objects/event-directory.ts";
 
 const app = buildApp();
 

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { assertNever } from "../../durable-objects/ledger.ts";
-import { eventNotFound, eventObject, refusalProblem } from "../lib/event-objects.ts";
+import { eventClient, waitUntilOf } from "../lib/event-client.ts";
+import { eventNotFound, refusalProblem } from "../lib/event-problems.ts";
 import { newRouter } from "../lib/router.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { ProblemError } from "../problems.ts";
@@ -46,7 +47,7 @@ const myClaim = createRoute({
 export const claims = newRouter()
   .openapi(claim, async (c) => {
     const { id } = c.req.valid("param");
-    const result = await eventObject(c.env, id).claim(c.var.userId);
+    const result = await eventClient(c.env).claim(id, c.var.userId, waitUntilOf(c));
     switch (result.outcome) {
       case "issued":
         return c.json(result.coupon, 201);
@@ -62,7 +63,8 @@ export const claims = newRouter()
   })
   .openapi(myClaim, async (c) => {
     const { id } = c.req.valid("param");
-    const coupon = await eventObject(c.env, id).claimOf(c.var.userId);
+    const coupon = await eventClient(c.env).claimOf(id, c.var.userId);
+    if (coupon === undefined) throw eventNotFound(id);
     if (!coupon)
       throw new ProblemError("not-found", { detail: "You hold no coupon of this event." });
     return c.json(coupon, 200);

@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { eventView } from "../../durable-objects/views.ts";
+import { eventClient } from "../lib/event-client.ts";
 import { toDefinition } from "../lib/event-definition.ts";
-import { eventNotFound, eventObject } from "../lib/event-objects.ts";
+import { eventNotFound } from "../lib/event-problems.ts";
 import { newRouter } from "../lib/router.ts";
 import { requireOperator } from "../middleware/auth.ts";
 import { jsonBody } from "../middleware/json-body.ts";
@@ -124,43 +126,45 @@ const requeueDeadLetters = createRoute({
 export const events = newRouter()
   .openapi(createEvent, async (c) => {
     const def = toDefinition(c.req.valid("json"));
-    const result = await eventObject(c.env, def.id).define(def);
+    const result = await eventClient(c.env).define(def);
     if (result.outcome === "conflict") {
       throw new ProblemError("conflict", {
         detail: `Event "${def.id}" already exists with a different definition.`,
       });
     }
     c.header("Location", `/v1/events/${def.id}`);
-    return c.json(result.event, result.outcome === "created" ? 201 : 200);
+    const { snapshot } = result;
+    const event = eventView(snapshot.def, snapshot, Date.now());
+    return c.json(event, result.outcome === "created" ? 201 : 200);
   })
   .openapi(getEvent, async (c) => {
     const { id } = c.req.valid("param");
-    const event = await eventObject(c.env, id).event();
+    const event = await eventClient(c.env).read(id);
     if (!event) throw eventNotFound(id);
     c.header("Cache-Control", "public, max-age=1");
     return c.json(event, 200);
   })
   .openapi(pauseRoute("pause"), async (c) => {
     const { id } = c.req.valid("param");
-    const event = await eventObject(c.env, id).setPaused(true);
+    const event = await eventClient(c.env).setPaused(id, true);
     if (!event) throw eventNotFound(id);
     return c.json(event, 200);
   })
   .openapi(pauseRoute("resume"), async (c) => {
     const { id } = c.req.valid("param");
-    const event = await eventObject(c.env, id).setPaused(false);
+    const event = await eventClient(c.env).setPaused(id, false);
     if (!event) throw eventNotFound(id);
     return c.json(event, 200);
   })
   .openapi(getStats, async (c) => {
     const { id } = c.req.valid("param");
-    const stats = await eventObject(c.env, id).stats();
+    const stats = await eventClient(c.env).stats(id);
     if (!stats) throw eventNotFound(id);
     return c.json(stats, 200);
   })
   .openapi(listDeadLetters, async (c) => {
     const { id } = c.req.valid("param");
-    const letters = await eventObject(c.env, id).deadLetters();
+    const letters = await eventClient(c.env).call(id, (o) => o.deadLetters());
     if (!letters) throw eventNotFound(id);
     return c.json(
       { items: letters.map((l) => ({ ...l, failedAt: new Date(l.failedAt).toISOString() })) },
@@ -169,7 +173,7 @@ export const events = newRouter()
   })
   .openapi(requeueDeadLetters, async (c) => {
     const { id } = c.req.valid("param");
-    const result = await eventObject(c.env, id).requeueDeadLetters();
+    const result = await eventClient(c.env).call(id, (o) => o.requeueDeadLetters());
     if (!result) throw eventNotFound(id);
     return c.json(result, 200);
   });

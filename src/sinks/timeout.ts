@@ -1,8 +1,13 @@
+/** What `withTimeout` rejects with. */
+export class TimeoutError extends Error {
+  override name = "TimeoutError";
+}
+
 /** Rejects when `promise` takes longer than `ms`: a hung sink must not hold the drain forever. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new TimeoutError(`${what} timed out after ${ms} ms`)), ms);
   });
   // Once timed out, the request may still fail later: that late failure is expected, not uncaught.
   promise.catch(() => undefined);

@@ -4,6 +4,7 @@ import { sign } from "hono/jwt";
 import type { Clock } from "../../durable-objects/clock.ts";
 import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
 import type { EventView } from "../../durable-objects/views.ts";
+import { edgeClocks } from "../../src/lib/event-client.ts";
 
 export const ORIGIN = "https://coupons.test";
 export const JWT_SECRET = "test-jwt-secret-0123456789abcdef-0123456789";
@@ -82,10 +83,11 @@ export function eventStub(eventId: string): DurableObjectStub<CouponEvent> {
 }
 
 /**
- * Makes the event's object read time from `clock`. The object runs in this test's isolate, so
- * later `clock.advance()` calls move its time without sleeping.
+ * Makes the event's object, and the Worker's edge snapshot of it, read time from `clock`. Both
+ * run in this test's isolate, so later `clock.advance()` calls move their time without sleeping.
  */
 export async function useClock(eventId: string, clock: Clock): Promise<void> {
+  edgeClocks.set(eventId, clock);
   await runInDurableObject(eventStub(eventId), (instance: CouponEvent) => {
     instance.clock = clock;
   });
