@@ -12,7 +12,7 @@ const stack: StackFile | undefined = stackFile
   : undefined;
 
 /** The Worker and its Durable Objects inside workerd, pointed at the local cloud when there is one. */
-const workers = ({ sinks = true } = {}) =>
+const workers = ({ sinks = true, bindings = {} as Record<string, string> } = {}) =>
   cloudflareTest({
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {
@@ -33,9 +33,19 @@ const workers = ({ sinks = true } = {}) =>
               SINK_BATCH_SIZE: "64",
             }
           : {}),
+        ...bindings,
       },
     },
   });
+
+/** The rate-limit suite's budgets (test/worker-limits/rate-limits.test.ts reads the same). */
+const RATE_LIMITS = {
+  RATE_LIMIT_CLAIM_PER_USER: "3/10s",
+  RATE_LIMIT_ROUTES: JSON.stringify({
+    "GET /v1/events/{id}": "4/10s",
+    "GET /problems/{slug}": "2/2s",
+  }),
+};
 
 // Worker tests run inside workerd (Cloudflare's Vitest integration); local-cloud, contract and
 // process tests in Node. The fault tests break the shared gateway on purpose, so they run last
@@ -60,6 +70,16 @@ export default defineConfig({
           testTimeout: 120_000,
           maxWorkers: 1,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        // Small budgets, so the limits themselves can be tested (see RATE_LIMITS there).
+        plugins: [workers({ bindings: RATE_LIMITS })],
+        test: {
+          name: "worker-limits",
+          include: ["test/worker-limits/**/*.test.ts"],
+          testTimeout: 60_000,
+          sequence: { groupOrder: 0 },
         },
       },
       {

@@ -8,6 +8,7 @@ import { requestId } from "hono/request-id";
 import { configFrom } from "./config.ts";
 import type { HonoEnv } from "./hono-env.ts";
 import { allowedMethods } from "./lib/allowed-methods.ts";
+import { limitPerAddress } from "./middleware/rate-limit.ts";
 import { ProblemError, problemResponse } from "./problems.ts";
 import { claims } from "./routes/claims.ts";
 import { mountDocs } from "./routes/docs.ts";
@@ -37,6 +38,7 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
       maxAge: 600,
     }),
   );
+  app.use(limitPerAddress);
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,

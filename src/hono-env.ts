@@ -1,5 +1,6 @@
 import type { RequestIdVariables } from "hono/request-id";
 import type { Config } from "./config.ts";
+import type { RateDecision } from "./lib/rate-limit.ts";
 
 /** Shared by every route: bindings, and what middleware puts on the context. */
 export interface HonoEnv {
@@ -8,5 +9,7 @@ export interface HonoEnv {
     config: Config;
     /** The `sub` of a verified user token (set by `requireUser`). */
     userId: string;
+    /** Every rate budget this request was checked against (for the RateLimit headers). */
+    rateLimits?: RateDecision[];
   };
 }

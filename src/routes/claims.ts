@@ -4,6 +4,7 @@ import { eventClient, waitUntilOf } from "../lib/event-client.ts";
 import { eventNotFound, refusalProblem } from "../lib/event-problems.ts";
 import { newRouter } from "../lib/router.ts";
 import { requireUser } from "../middleware/auth.ts";
+import { limitClaimsPerUser } from "../middleware/rate-limit.ts";
 import { ProblemError } from "../problems.ts";
 import { EventIdParam, json, problem, userEventProblems } from "../schemas/common.ts";
 import { CouponSchema } from "../schemas/coupon.ts";
@@ -18,7 +19,7 @@ const claim = createRoute({
     "First come, first served. A user holds at most one coupon per event: a retry answers 200 with the same coupon. The body is ignored.",
   tags: ["claims"],
   security: user,
-  middleware: [requireUser] as const,
+  middleware: [requireUser, limitClaimsPerUser] as const,
   request: { params: EventIdParam },
   responses: {
     201: json(CouponSchema, "Issued by this call"),
@@ -26,6 +27,8 @@ const claim = createRoute({
     ...userEventProblems,
     404: problem("not-found"),
     409: problem("sold-out · awaiting-release · not-started · paused · ended (see Retry-After)"),
+    429: problem("rate-limited: over this user's or this address's budget (see Retry-After)"),
+    503: problem("unavailable: the event is busy; try again after Retry-After"),
   },
 });
 
