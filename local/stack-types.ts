@@ -21,8 +21,12 @@ export interface LocalCloud {
   upstashRedis: { url: string; token: string };
   /** Stand-in for Upstash Kafka REST and Kafka REST Proxy v2 (topics kept as Redis Streams). */
   kafka: { url: string; username: string; password: string };
-  /** Control port of the gateway: `POST /faults/{api}`, `POST /apis/{api}/stop|start`, `GET /stats`. */
-  gatewayControl: { url: string };
+  /**
+   * Control port of the gateway: `POST /faults/{api}`, `POST /apis/{api}/stop|start`, `GET /stats`.
+   * Every request needs `Authorization: Bearer <token>` (random per start); a browser's request
+   * (one with an `Origin` header) is refused. `controlFetch` (local/gateway/control-client.ts) sends it.
+   */
+  gatewayControl: { url: string; token: string };
 }
 
 export interface StackFile extends LocalCloud {

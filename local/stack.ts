@@ -3,14 +3,19 @@
  * HTTP gateway standing in for PlanetScale, Upstash Redis and Kafka), bundles the Worker, serves
  * it with workerd on PORT (default 8787), writes `.local/stack.json`, and stops everything on
  * Ctrl-C or SIGTERM.
+ *
+ * Settings come from the environment, then `.dev.vars` (written with random secrets when there is
+ * none), and are validated with the Worker's own schema before anything starts: an invalid
+ * configuration exits 1 naming the setting(s).
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { ConfigError } from "../src/config.ts";
 import { startLocalCloud } from "./cloud.ts";
-import { localSecrets } from "./dev-vars.ts";
+import { devVarsNotice } from "./dev-vars.ts";
+import { checkBindings, configErrorReport, readStackSettings, stackBindings } from "./settings.ts";
 import type { StackFile } from "./stack-types.ts";
 import { bundleWorker, startWorker } from "./worker.ts";
-import { workerBindings } from "./worker-bindings.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const STATE = join(ROOT, ".local");
@@ -18,6 +23,20 @@ const port = Number(process.env.PORT ?? 8787);
 const host = "127.0.0.1";
 
 async function main(): Promise<void> {
+  // COUPON_LOCAL_CLOUD=off serves the Worker alone: every sink `disabled`, coupons still issued.
+  const withCloud = process.env.COUPON_LOCAL_CLOUD !== "off";
+  const settings = readStackSettings(ROOT);
+  const notice = devVarsNotice(settings.file, settings.created);
+  if (notice) console.log(notice);
+  // Everything the user controls, checked before anything starts.
+  const early = stackBindings(settings.values, null, withCloud);
+  validate(early.bindings, settings.file);
+  if (early.ignored.length > 0) {
+    console.log(
+      `ignored (the local cloud provides them; COUPON_LOCAL_CLOUD=off uses them): ${early.ignored.join(", ")}`,
+    );
+  }
+
   const dir = join(STATE, "start");
   mkdirSync(dir, { recursive: true });
   const stops: (() => Promise<void>)[] = [];
@@ -33,28 +52,36 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
-  // COUPON_LOCAL_CLOUD=off serves the Worker alone: every sink `disabled`, coupons still issued.
-  const withCloud = process.env.COUPON_LOCAL_CLOUD !== "off";
-  const [cloud, bundle] = await Promise.all([
+  const [cloudStarted, bundled] = await Promise.allSettled([
     withCloud ? startLocalCloud({ root: join(dir, "cloud"), ports: derivedPorts(port) }) : null,
     bundleWorker(join(dir, "build")),
   ]);
+  const cloud = cloudStarted.status === "fulfilled" ? cloudStarted.value : null;
   if (cloud) stops.push(() => cloud.stop());
-
-  const secrets = localSecrets(ROOT, ["JWT_SECRET", "ADMIN_TOKEN"]);
-  const worker = await startWorker({
-    dir: join(dir, "worker"),
-    bundle,
-    host,
-    port,
-    bindings: { ...secrets, ...(cloud ? workerBindings(cloud) : {}) },
-  });
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  try {
+    if (cloudStarted.status === "rejected") throw cloudStarted.reason;
+    if (bundled.status === "rejected") throw bundled.reason;
+    // Exactly what workerd gets, checked once more now that the cloud's endpoints are known.
+    const { bindings } = stackBindings(settings.values, cloud, withCloud);
+    validate(bindings, settings.file);
+    const bundle = bundled.value;
+    worker = await startWorker({ dir: join(dir, "worker"), bundle, host, port, bindings });
+  } catch (err) {
+    // Nothing is left running when the start fails half-way.
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    throw err;
+  }
   stops.push(() => worker.stop());
 
   const stack = cloud
     ? ({ worker: worker.url, ...cloud } satisfies StackFile)
     : { worker: worker.url };
-  writeFileSync(join(STATE, "stack.json"), `${JSON.stringify(stack, null, 2)}\n`);
+  // It holds the gateway's control token and the local credentials: this user's only (created
+  // afresh, so the mode applies even where a crashed run left one behind).
+  const stackFile = join(STATE, "stack.json");
+  rmSync(stackFile, { force: true });
+  writeFileSync(stackFile, `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });
   console.log(`\ncoupon service   ${worker.url}   (API reference: ${worker.url}/docs)`);
   if (cloud) {
     console.log(`MariaDB          ${cloud.mysql.host}:${cloud.mysql.port}  user ${cloud.mysql.user}  db ${cloud.mysql.database}
@@ -68,6 +95,15 @@ Kafka over HTTP  ${cloud.kafka.url}`);
     );
   }
   console.log("written to .local/stack.json; Ctrl-C stops everything.");
+}
+
+/** Throws a `ConfigError` (reported by `main`'s caller) when the bindings are invalid. */
+function validate(bindings: Record<string, string>, devVars: string): void {
+  try {
+    checkBindings(bindings);
+  } catch (err) {
+    throw err instanceof ConfigError ? new Error(configErrorReport(err, devVars)) : err;
+  }
 }
 
 /** Every local endpoint sits just above PORT, so two stacks on different PORTs never collide. */

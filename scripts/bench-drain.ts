@@ -12,6 +12,7 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { sign } from "hono/jwt";
 import { startLocalCloud } from "../local/cloud.ts";
+import { controlFetch } from "../local/gateway/control-client.ts";
 import { freePort } from "../local/servers/process.ts";
 import { bundleWorker, startWorker } from "../local/worker.ts";
 import { workerBindings } from "../local/worker-bindings.ts";
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
       },
     });
     stopWorker = () => worker.stop();
-    const control = cloud.gatewayControl.url;
+    const control = cloud.gatewayControl;
     const tokens = await Promise.all(
       Array.from({ length: CLAIMS }, (_, i) =>
         sign({ sub: `bench-${i}`, exp: Math.floor(Date.now() / 1000) + 3600 }, SECRET, "HS256"),
@@ -98,10 +99,10 @@ async function main(): Promise<void> {
     }
 
     const gateway = async (path: string, method = "GET") =>
-      (await (await fetch(`${control}${path}`, { method })).json()) as Counts;
+      (await (await controlFetch(control, path, { method })).json()) as Counts;
     const apis = async (action: "stop" | "start") => {
       for (const target of ["planetscale", "kafka"]) {
-        await fetch(`${control}/apis/${target}/${action}`, { method: "POST" });
+        await controlFetch(control, `/apis/${target}/${action}`, { method: "POST" });
       }
     };
 

@@ -3,6 +3,12 @@
  * (PlanetScale's HTTP API, Upstash Redis REST, Kafka over HTTP), each on 127.0.0.1 and its own
  * port, plus a control server that tests use to inject faults and to stop/start one API.
  *
+ * The control port answers only requests that carry `Authorization: Bearer <token>`, the token
+ * being random per start (`gatewayControl.token`, written to the stack file), and refuses every
+ * request a browser could send: one with an `Origin` or `Sec-Fetch-Site` header is answered 403
+ * before anything else, so a web page on this machine cannot drive it (no CORS, no preflight).
+ * No token: 401; a wrong one: 403.
+ *
  * Control routes:
  *   GET  /health                      → 200 { ok, apis: { <api>: { listening, port, faults, held } } }
  *                                       (held: requests a `hang` fault is holding right now)
@@ -23,17 +29,21 @@
  * changes or the API/gateway stops, and then destroys its connection (as a hung upstream that
  * finally drops does); `rejectMatching` is for the handlers themselves.
  */
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { GatewayApi, LocalCloud, MysqlEndpoint } from "../stack-types.ts";
 import { type FaultMode, type Faults, noFaults } from "./faults.ts";
 import {
+  bearerToken,
   closeServer,
   errorMessage,
   handleAsync,
+  header,
   listen,
   type RequestHandler,
   readJson,
+  safeEqual,
   sendJson,
 } from "./http.ts";
 import { createKafkaGateway } from "./kafka.ts";
@@ -60,6 +70,8 @@ export interface GatewayOptions {
   kafka: { username: string; password: string };
   /** 0 or absent: an ephemeral port. */
   ports?: Partial<Record<GatewayApi | "control", number>>;
+  /** The control port's bearer token; absent: a random one (the normal case, one per start). */
+  controlToken?: string;
   /** Tests only: replace an API's handler (e.g. with a stub). */
   handlers?: Partial<Record<GatewayApi, (faults: Faults) => ApiHandler>>;
 }
@@ -199,11 +211,26 @@ function parseFaultsBody(body: unknown): string | Partial<Faults> {
   return changes;
 }
 
+/**
+ * Why a control request is refused (status and message), or null when it may go on. Browser
+ * requests first, whatever their credentials: a page must not even learn whether a token works.
+ */
+function controlRefusal(req: IncomingMessage, token: string): [401 | 403, string] | null {
+  if (header(req, "origin") !== undefined || header(req, "sec-fetch-site") !== undefined) {
+    return [403, "requests from a browser (Origin or Sec-Fetch-Site header) are refused"];
+  }
+  const given = bearerToken(req);
+  if (given === undefined) return [401, "Authorization: Bearer <gatewayControl.token> required"];
+  if (!safeEqual(given, token)) return [403, "wrong control token"];
+  return null;
+}
+
 function isApi(name: string | undefined): name is GatewayApi {
   return name !== undefined && (GATEWAY_APIS as readonly string[]).includes(name);
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const controlToken = opts.controlToken ?? randomBytes(32).toString("base64url");
   const faults: Record<GatewayApi, Faults> = {
     planetscale: noFaults(),
     upstashRedis: noFaults(),
@@ -290,6 +317,15 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const parts = path.split("/").filter((p) => p.length > 0);
     const method = req.method ?? "GET";
 
+    const refusal = controlRefusal(req, controlToken);
+    if (refusal) {
+      req.resume();
+      const [status, error] = refusal;
+      const headers: Record<string, string> =
+        status === 401 ? { "www-authenticate": 'Bearer realm="gateway-control"' } : {};
+      return sendJson(res, status, { error }, { headers });
+    }
+
     if (method === "GET" && path === "/health") {
       sendJson(res, 200, { ok: true, apis: status() });
       return;
@@ -359,7 +395,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     },
     upstashRedis: { url: base("upstashRedis"), token: opts.upstashRedis.token },
     kafka: { url: base("kafka"), username: opts.kafka.username, password: opts.kafka.password },
-    gatewayControl: { url: `http://${HOST}:${controlPort}` },
+    gatewayControl: { url: `http://${HOST}:${controlPort}`, token: controlToken },
     faults,
     ports: {
       planetscale: get("planetscale").port,

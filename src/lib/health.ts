@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
+import { configFrom, type SinkConfig } from "../config.ts";
 import { databaseFor } from "../db/client.ts";
-import { type SinkConfig, sinkConfigFrom } from "../sinks/config.ts";
 import { withTimeout } from "../sinks/timeout.ts";
+import { type ErrorClass, errorClass } from "./error-class.ts";
 import { type OutboxTotals, readOutboxTotals } from "./outbox-registry.ts";
 import { redisFor } from "./redis.ts";
 
@@ -10,8 +11,11 @@ export type DependencyState = "ok" | "retrying" | "disabled";
 export interface Health {
   status: "ok" | "degraded";
   sinks: { mysql: DependencyState; kafka: DependencyState; redis: DependencyState };
-  /** Why a dependency is not ok (no secrets: error names and HTTP statuses only). */
-  errors: Record<string, string>;
+  /**
+   * Why a dependency is not ok, as a coarse class only: this endpoint is public, and raw error
+   * text can quote SQL, commands or user ids (that stays on `GET /v1/events/{id}/stats`).
+   */
+  errors: Partial<Record<"mysql" | "kafka" | "redis", ErrorClass>>;
   /** Every event's outbox, as their objects last published it (null without Redis). */
   outbox: OutboxTotals | null;
 }
@@ -25,8 +29,9 @@ let cached: { at: number; env: object; health: Promise<Health> } | null = null;
 /**
  * Probes each configured dependency (MySQL `SELECT 1`, Kafka's topic list, Redis `PING`) and adds
  * up the outbox summaries the events' objects publish to Redis (backlog, oldest pending row, dead
- * letters, delivered counts, last error per sink). A dependency that fails is `retrying`: the
- * outbox keeps claims safe and drains when it is back. Per-event detail: `/v1/events/{id}/stats`.
+ * letters, delivered counts, class of the last error per sink). A dependency that fails is
+ * `retrying`: the outbox keeps claims safe and drains when it is back. Public, so errors are
+ * reported by class only; per-event detail and error text: `/v1/events/{id}/stats` (operator).
  */
 export function health(env: object): Promise<Health> {
   const now = Date.now();
@@ -37,15 +42,19 @@ export function health(env: object): Promise<Health> {
 }
 
 async function probeAll(env: object): Promise<Health> {
-  const config = sinkConfigFrom(env);
-  const errors: Record<string, string> = {};
-  const probe = async (name: string, enabled: boolean, check: () => Promise<unknown>) => {
+  const config = configFrom(env).sinks;
+  const errors: Health["errors"] = {};
+  const probe = async (
+    name: keyof Health["errors"],
+    enabled: boolean,
+    check: () => Promise<unknown>,
+  ) => {
     if (!enabled) return "disabled" as const;
     try {
       await withTimeout(check(), PROBE_TIMEOUT_MS, name);
       return "ok" as const;
     } catch (err) {
-      errors[name] = err instanceof Error ? err.message.slice(0, 200) : "failed";
+      errors[name] = errorClass(err);
       return "retrying" as const;
     }
   };

@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { StatsView } from "../../durable-objects/views.ts";
 import type { SinkName } from "../sinks/types.ts";
+import { type ErrorClass, errorClass } from "./error-class.ts";
 
 /**
  * Each event's object publishes its outbox and sink summary to Redis after drain steps, so that
@@ -35,7 +36,8 @@ export interface SinkTotals {
   deadLetters: number;
   /** Events whose object reports this sink `retrying`. */
   retryingEvents: number;
-  lastError: string | null;
+  /** The class of the latest error an event reports for this sink (never its text: public). */
+  lastErrorClass: ErrorClass | null;
 }
 
 export interface OutboxTotals {
@@ -55,7 +57,7 @@ export async function readOutboxTotals(redis: Redis, now: number): Promise<Outbo
     backlog: 0,
     deadLetters: 0,
     retryingEvents: 0,
-    lastError: null,
+    lastErrorClass: null,
   });
   const totals: OutboxTotals = {
     events: 0,
@@ -80,7 +82,7 @@ export async function readOutboxTotals(redis: Redis, now: number): Promise<Outbo
       to.backlog += from.backlog;
       to.deadLetters += from.deadLetters;
       if (from.state === "retrying") to.retryingEvents++;
-      to.lastError ??= from.lastError;
+      if (from.lastError !== null) to.lastErrorClass ??= errorClass(from.lastError);
     }
   }
   return totals;

@@ -1,5 +1,5 @@
 import { Redis } from "@upstash/redis/cloudflare";
-import { sinkConfigFrom } from "../sinks/config.ts";
+import { configFrom } from "../config.ts";
 
 const cache = new WeakMap<object, Redis | null>();
 
@@ -9,7 +9,7 @@ const cache = new WeakMap<object, Redis | null>();
  */
 export function redisFor(env: object): Redis | null {
   if (cache.has(env)) return cache.get(env) ?? null;
-  const config = sinkConfigFrom(env).redis;
+  const config = configFrom(env).sinks.redis;
   // No client retries: callers decide (health reports `retrying`, limits fail open or closed).
   const redis = config ? new Redis({ url: config.url, token: config.token, retry: false }) : null;
   cache.set(env, redis);

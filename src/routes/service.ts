@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { ERROR_CLASSES } from "../lib/error-class.ts";
 import { health as probeHealth } from "../lib/health.ts";
 import { newRouter } from "../lib/router.ts";
 import { PROBLEMS, type ProblemSlug, problemType } from "../problems.ts";
@@ -6,19 +7,32 @@ import { json, problem } from "../schemas/common.ts";
 
 const SinkHealth = z.enum(["ok", "retrying", "disabled"]);
 
+const ErrorClassSchema = z.enum(ERROR_CLASSES).openapi("ErrorClass", {
+  description:
+    "A coarse class of error. /health is public, so it never shows error text (which can quote SQL or user ids); the operator's `GET /v1/events/{id}/stats` has the text.",
+});
+
 const SinkTotalsSchema = z.object({
   delivered: z.number().int(),
   backlog: z.number().int(),
   deadLetters: z.number().int(),
   retryingEvents: z.number().int(),
-  lastError: z.string().nullable(),
+  lastErrorClass: ErrorClassSchema.nullable().openapi({
+    description: "Class of the latest error an event reports for this sink.",
+  }),
 });
 
 const HealthSchema = z
   .object({
     status: z.enum(["ok", "degraded"]),
     sinks: z.object({ mysql: SinkHealth, kafka: SinkHealth, redis: SinkHealth }),
-    errors: z.record(z.string(), z.string()),
+    errors: z
+      .object({
+        mysql: ErrorClassSchema.optional(),
+        kafka: ErrorClassSchema.optional(),
+        redis: ErrorClassSchema.optional(),
+      })
+      .openapi({ description: "Why a dependency's probe failed, by class, for those that did." }),
     outbox: z
       .object({
         events: z.number().int(),

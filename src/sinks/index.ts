@@ -1,4 +1,4 @@
-import { sinkConfigFrom } from "./config.ts";
+import { configFrom } from "../config.ts";
 import { kafkaRestV2Sink } from "./kafka-rest-v2.ts";
 import { upstashKafkaSink } from "./kafka-upstash.ts";
 import { mysqlSink } from "./mysql.ts";
@@ -12,7 +12,7 @@ const cache = new WeakMap<object, Sinks>();
 export function sinksFor(env: object): Sinks {
   const cached = cache.get(env);
   if (cached) return cached;
-  const config = sinkConfigFrom(env);
+  const config = configFrom(env).sinks;
   const { kafka, timeoutMs } = config;
   const sinks: Sinks = {
     mysql: config.mysql ? mysqlSink({ url: config.mysql.url, timeoutMs }) : null,

@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { Client, connect, DatabaseError } from "@planetscale/database";
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { controlFetch } from "../../local/gateway/control-client.ts";
 import { noFaults } from "../../local/gateway/faults.ts";
 import { createPlanetscaleGateway } from "../../local/gateway/planetscale.ts";
 import { getStack } from "./stack.ts";
@@ -380,13 +381,13 @@ describe("errors", () => {
 
   it("poison statements (rejectMatching) fail with errno 1644 and are not executed", async () => {
     const poison = `poison_${suffix}`;
-    const control = stack.gatewayControl.url;
-    const health = (await (await fetch(`${control}/health`)).json()) as {
+    const control = stack.gatewayControl;
+    const health = (await (await controlFetch(control, "/health")).json()) as {
       apis: { planetscale: { faults: { rejectMatching: string[] } } };
     };
     const before = health.apis.planetscale.faults.rejectMatching;
     const set = (rejectMatching: string[]) =>
-      fetch(`${control}/faults/planetscale`, {
+      controlFetch(control, "/faults/planetscale", {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ rejectMatching }),
@@ -400,7 +401,7 @@ describe("errors", () => {
       expect(err.message).toContain("injected fault: poison statement");
       expect(err.message).toContain("(errno 1644) (sqlstate 45000)");
     } finally {
-      const now = (await (await fetch(`${control}/health`)).json()) as typeof health;
+      const now = (await (await controlFetch(control, "/health")).json()) as typeof health;
       await set(now.apis.planetscale.faults.rejectMatching.filter((s) => s !== poison));
     }
     expect(await directCount(`code = '${poison}'`)).toBe(0);

@@ -2,7 +2,8 @@
  * The local cloud's processes: start, stop, crash-and-restart and an orphaning parent crash leave
  * no stray mariadbd or redis-server behind (asserted by pid and by scanning /proc), and the
  * migrations create both tables with their keys; the gateway's control port injects faults,
- * stops/starts one API and counts each API's requests. Runs in Node:
+ * stops/starts one API and counts each API's requests, for holders of the run's token only and
+ * never for a browser. Runs in Node:
  * `npx vitest run --project node test/stack`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -13,6 +14,7 @@ import { basename, join, resolve } from "node:path";
 import { createConnection } from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningLocalCloud, startLocalCloud } from "../../local/cloud.ts";
+import { controlFetch } from "../../local/gateway/control-client.ts";
 import type { Faults } from "../../local/gateway/faults.ts";
 import { type GatewayStats, startGateway } from "../../local/gateway/server.ts";
 import { isAlive, isPortFree, waitFor } from "../../local/servers/process.ts";
@@ -81,7 +83,7 @@ async function assertUp(cloud: RunningLocalCloud): Promise<void> {
   for (const pid of pids(cloud)) expect(isAlive(pid), `pid ${pid} alive`).toBe(true);
   expect(await mysqlAnswers(cloud)).toBe(true);
   expect(await redisPing(cloud.redis.host, cloud.redis.port)).toBe(true);
-  const health = await fetch(`${cloud.gatewayControl.url}/health`);
+  const health = await controlFetch(cloud.gatewayControl, "/health");
   expect(health.status).toBe(200);
 }
 
@@ -298,13 +300,13 @@ describe("gateway control port", () => {
   it("injects error and hang faults, and stops and restarts one API on the same port", async () => {
     const gw = await startStubGateway();
     const control = (path: string, body?: unknown) =>
-      fetch(`${gw.gatewayControl.url}${path}`, {
+      controlFetch(gw.gatewayControl, path, {
         method: "POST",
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     try {
       expect(gw.planetscale.url).toBe(`http://ps-user:ps%20pass@${gw.planetscale.host}`);
-      expect((await fetch(`${gw.gatewayControl.url}/health`)).status).toBe(200);
+      expect((await controlFetch(gw.gatewayControl, "/health")).status).toBe(200);
       expect(await (await fetch(gw.kafka.url)).json()).toEqual({ name: "k", rejectMatching: [] });
 
       // error, with rejectMatching passed through to the handler's Faults object
@@ -327,7 +329,7 @@ describe("gateway control port", () => {
         settled = true;
       });
       const held = async () => {
-        const health = (await (await fetch(`${gw.gatewayControl.url}/health`)).json()) as {
+        const health = (await (await controlFetch(gw.gatewayControl, "/health")).json()) as {
           apis: Record<string, { held: number }>;
         };
         return health.apis.kafka?.held ?? 0;
@@ -366,7 +368,7 @@ describe("gateway control port", () => {
   it("counts each API's requests, fault answers and held ones included, until a reset", async () => {
     const gw = await startStubGateway();
     const control = (path: string, method = "GET", body?: unknown) =>
-      fetch(`${gw.gatewayControl.url}${path}`, {
+      controlFetch(gw.gatewayControl, path, {
         method,
         body: body === undefined ? undefined : JSON.stringify(body),
       });
@@ -412,6 +414,67 @@ describe("gateway control port", () => {
       expect((await control("/stats/reset")).status).toBe(405);
       expect((await control("/stats", "POST")).status).toBe(405);
       expect((await stats()).kafka.requests).toBe(1); // control requests are not counted
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it("a new random token each start, of at least 32 characters", async () => {
+    const [a, b] = await Promise.all([startStubGateway(), startStubGateway()]);
+    try {
+      expect(a.gatewayControl.token.length).toBeGreaterThanOrEqual(32);
+      expect(a.gatewayControl.token).not.toBe(b.gatewayControl.token);
+      // One gateway's token opens only that gateway.
+      const crossed = { url: a.gatewayControl.url, token: b.gatewayControl.token };
+      expect((await controlFetch(crossed, "/health")).status).toBe(403);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it("refuses requests without the token, with a wrong one, and any carrying an Origin", async () => {
+    const gw = await startStubGateway();
+    const { url, token } = gw.gatewayControl;
+    const setError = (headers: Record<string, string>) =>
+      fetch(`${url}/faults/kafka`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ mode: "error" }),
+      });
+    const auth = { Authorization: `Bearer ${token}` };
+    try {
+      const none = await setError({});
+      expect(none.status).toBe(401);
+      expect(none.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      expect((await fetch(`${url}/health`)).status).toBe(401);
+      expect((await fetch(`${url}/stats`)).status).toBe(401);
+
+      expect((await setError({ Authorization: `Bearer ${token}x` })).status).toBe(403);
+      expect((await setError({ Authorization: `Bearer ${token.slice(1)}` })).status).toBe(403);
+      expect((await setError({ Authorization: `Basic ${btoa(`x:${token}`)}` })).status).toBe(401);
+
+      // A web page on this machine: refused even with the right token, preflight included.
+      for (const origin of ["http://localhost:3000", "null", url]) {
+        expect((await setError({ ...auth, Origin: origin })).status).toBe(403);
+      }
+      expect((await setError({ ...auth, "Sec-Fetch-Site": "cross-site" })).status).toBe(403);
+      const preflight = await fetch(`${url}/faults/kafka`, {
+        method: "OPTIONS",
+        headers: {
+          Origin: "http://localhost:3000",
+          "Access-Control-Request-Method": "POST",
+          "Access-Control-Request-Headers": "authorization, content-type",
+        },
+      });
+      expect(preflight.status).toBe(403);
+      expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
+
+      // None of those changed anything, and they reached no API.
+      expect(gw.faults.kafka.mode).toBe("none");
+      expect((await fetch(gw.kafka.url)).status).toBe(200);
+      // The token alone, with no Origin, is obeyed.
+      expect((await setError(auth)).status).toBe(200);
+      expect(gw.faults.kafka.mode).toBe("error");
     } finally {
       await gw.stop();
     }

@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { Client, cast } from "@planetscale/database";
+import { controlFetch } from "../../local/gateway/control-client.ts";
 import type { GatewayApi, StackFile } from "../../local/stack-types.ts";
+import type { ErrorClass } from "../../src/lib/error-class.ts";
 import type { CouponRecord } from "../../src/sinks/types.ts";
 import { admin, api } from "./helpers.ts";
 
@@ -87,7 +89,7 @@ export async function fault(
   target: GatewayApi,
   faults: { mode?: "none" | "error" | "hang"; rejectMatching?: string[] },
 ): Promise<void> {
-  const res = await fetch(`${stack().gatewayControl.url}/faults/${target}`, {
+  const res = await controlFetch(stack().gatewayControl, `/faults/${target}`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(faults),
@@ -98,17 +100,16 @@ export async function fault(
 export async function healAll(): Promise<void> {
   for (const target of ["planetscale", "kafka", "upstashRedis"] as const) {
     await fault(target, { mode: "none", rejectMatching: [] });
-    await fetch(`${stack().gatewayControl.url}/apis/${target}/start`, { method: "POST" });
+    await controlFetch(stack().gatewayControl, `/apis/${target}/start`, { method: "POST" });
   }
 }
 
 /** Stops (connections refused) or restarts one API of the gateway on its port. */
 export async function setApiRunning(target: GatewayApi, running: boolean): Promise<void> {
-  const res = await fetch(
-    `${stack().gatewayControl.url}/apis/${target}/${running ? "start" : "stop"}`,
-    {
-      method: "POST",
-    },
+  const res = await controlFetch(
+    stack().gatewayControl,
+    `/apis/${target}/${running ? "start" : "stop"}`,
+    { method: "POST" },
   );
   if (!res.ok) throw new Error(`${running ? "start" : "stop"} ${target}: ${res.status}`);
 }
@@ -131,7 +132,7 @@ export interface Stats {
 export interface Health {
   status: "ok" | "degraded";
   sinks: Record<"mysql" | "kafka" | "redis", "ok" | "retrying" | "disabled">;
-  errors: Record<string, string>;
+  errors: Partial<Record<"mysql" | "kafka" | "redis", ErrorClass>>;
   outbox: {
     events: number;
     pending: number;
@@ -139,7 +140,12 @@ export interface Health {
     deadLetters: number;
     sinks: Record<
       "mysql" | "kafka",
-      { delivered: number; backlog: number; retryingEvents: number }
+      {
+        delivered: number;
+        backlog: number;
+        retryingEvents: number;
+        lastErrorClass: ErrorClass | null;
+      }
     >;
   } | null;
 }
