@@ -1,0 +1,362 @@
+/**
+ * The load generator of `npm run bench` (scripts/bench.ts), run in a worker thread of its own so
+ * that the local gateway (which lives in the main thread and serves the Worker's sinks) never
+ * shares an event loop with the clients being timed. It keeps a pool of pre-minted user tokens
+ * (HS256, `sign` from hono/jwt) and runs one load at a time with undici, answering the main
+ * thread with a summary. Loopback only: every URL it is given is 127.0.0.1.
+ */
+import { readFileSync } from "node:fs";
+import { parentPort, workerData } from "node:worker_threads";
+import { sign } from "hono/jwt";
+import { type Dispatcher, Pool } from "undici";
+
+export interface LoadInit {
+  secret: string;
+  /** Prefix of every user id this benchmark run mints, so users never repeat across runs. */
+  userPrefix: string;
+  /** workerd's pid: its CPU time is read from /proc right at the start and end of each load. */
+  workerdPid: number;
+  /** The stack's other processes (this Node process, mariadbd, redis-server), to tell them from others. */
+  stackPids: number[];
+}
+
+/** Who sends the request: a fresh user (a token used once, then dropped) or nobody. */
+export type Auth = "fresh-user" | "none";
+
+export interface BurstRequest {
+  type: "burst";
+  origin: string;
+  path: string;
+  users: number;
+  /** Connections of the one pool that carries the whole burst, opened before the instant. */
+  connections: number;
+  timeoutMs: number;
+}
+
+export interface TimedRequest {
+  type: "timed";
+  origin: string;
+  path: string;
+  method: "GET" | "POST";
+  auth: Auth;
+  connections: number;
+  durationMs: number;
+  /** Stops early after this many requests (the tokens minted for it). */
+  maxRequests: number;
+  timeoutMs: number;
+}
+
+export type LoadRequest =
+  /** Makes sure at least `count` unused tokens are ready (mints the difference). */
+  { type: "mint"; count: number } | BurstRequest | TimedRequest;
+
+export interface LoadSummary {
+  requests: number;
+  elapsedMs: number;
+  /**
+   * Latency percentiles in milliseconds (nearest rank), each request timed from the moment it was
+   * written to its connection to the end of its answer.
+   */
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  /** Bursts: the same percentiles timed from the common instant every user clicked. */
+  fromInstant?: { p50: number; p95: number; p99: number; max: number };
+  /** "201", "409 sold-out", "503 unavailable", "error UND_ERR_SOCKET"... → count. */
+  statuses: Record<string, number>;
+  /** CPU time of this load thread during the load, µs. */
+  loadCpuUs: number;
+  /** utime + stime of the workerd process during the load, in clock ticks. */
+  workerdTicks: number;
+  /**
+   * Busy CPU time of the whole machine (/proc/stat) during the load, minus workerd and the rest
+   * of the stack, in clock ticks: other processes competing for the cores (plus kernel time not
+   * charged to any process).
+   */
+  otherTicks: number;
+}
+
+export type LoadReply =
+  | { type: "minted"; count: number; ms: number }
+  | { type: "summary"; summary: LoadSummary }
+  | { type: "failed"; error: string };
+
+const init = workerData as LoadInit;
+const tokens: string[] = [];
+let minted = 0;
+let key: CryptoKey | undefined;
+
+async function mint(count: number): Promise<void> {
+  key ??= await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(init.secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const exp = Math.floor(Date.now() / 1000) + 3 * 3600;
+  const signingKey = key;
+  for (let done = 0; done < count; ) {
+    const batch = Math.min(5_000, count - done);
+    const signed = await Promise.all(
+      Array.from({ length: batch }, () =>
+        sign({ sub: `${init.userPrefix}-${minted++}`, exp }, signingKey, "HS256"),
+      ),
+    );
+    for (const token of signed) tokens.push(token);
+    done += batch;
+  }
+}
+
+function takeToken(): string | undefined {
+  return tokens.pop();
+}
+
+/** utime + stime (fields 14 and 15 of /proc/<pid>/stat) of the whole process, all threads. */
+export function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // fields[0] is field 3 (state): utime is field 14, stime field 15.
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Busy ticks of all CPUs together (user, nice, system, irq, softirq, steal), from /proc/stat. */
+export function machineTicks(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
+  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+  return [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0);
+}
+
+interface CpuMark {
+  workerd: number;
+  stack: number;
+  machine: number;
+  thread: NodeJS.CpuUsage;
+}
+
+function cpuMark(): CpuMark {
+  const stack = init.stackPids.reduce((sum, pid) => {
+    try {
+      return sum + cpuTicks(pid);
+    } catch {
+      return sum;
+    }
+  }, 0);
+  return {
+    workerd: cpuTicks(init.workerdPid),
+    stack,
+    machine: machineTicks(),
+    thread: process.threadCpuUsage(),
+  };
+}
+
+const SLUG = /"type"\s*:\s*"\/problems\/([a-z0-9-]+)"/;
+
+function classify(status: number, body: string): string {
+  if (status < 300) return String(status);
+  const slug = SLUG.exec(body)?.[1];
+  return slug ? `${status} ${slug}` : String(status);
+}
+
+function errorKey(err: unknown): string {
+  const e = err as { code?: string; name?: string; message?: string };
+  return `error ${e.code ?? e.name ?? e.message ?? String(err)}`;
+}
+
+function newPool(origin: string, connections: number, timeoutMs: number): Pool {
+  return new Pool(origin, {
+    connections,
+    pipelining: 1,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    keepAliveTimeout: 60_000,
+    keepAliveMaxTimeout: 120_000,
+    connect: { timeout: 10_000 },
+  });
+}
+
+interface Answer {
+  /** "201", "409 sold-out", "error UND_ERR_SOCKET"... */
+  key: string;
+  /** When the request was written to its connection (performance.now()); NaN if never. */
+  sentAt: number;
+  /** When its answer had fully arrived, or it failed. */
+  endAt: number;
+}
+
+/**
+ * One request through the pool, with undici's dispatch API so that the moment the request is
+ * written to a connection (`onRequestStart`, after any wait for a free connection) is known.
+ * Never rejects: failures come back as an `error ...` key.
+ */
+function send(
+  pool: Pool,
+  path: string,
+  method: "GET" | "POST",
+  headers: Record<string, string>,
+): Promise<Answer> {
+  return new Promise((resolve) => {
+    let sentAt = Number.NaN;
+    let status = 0;
+    let body = "";
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart() {
+        sentAt = performance.now();
+      },
+      onResponseStart(_controller, statusCode) {
+        status = statusCode;
+      },
+      onResponseData(_controller, chunk) {
+        // Only problem bodies are read (for their slug); success bodies are dropped unread.
+        if (status >= 300) body += chunk.toString("utf8");
+      },
+      onResponseEnd() {
+        resolve({ key: classify(status, body), sentAt, endAt: performance.now() });
+      },
+      onResponseError(_controller, err) {
+        resolve({ key: errorKey(err), sentAt, endAt: performance.now() });
+      },
+    };
+    try {
+      pool.dispatch({ path, method, headers }, handler);
+    } catch (err) {
+      resolve({ key: errorKey(err), sentAt, endAt: performance.now() });
+    }
+  });
+}
+
+const percentiles = (values: Float64Array, count: number) => {
+  const sorted = values.slice(0, count).sort();
+  const at = (q: number) =>
+    count === 0 ? 0 : (sorted[Math.min(count - 1, Math.ceil(q * count) - 1)] ?? 0);
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: count === 0 ? 0 : at(1) };
+};
+
+function summarize(
+  latencies: Float64Array,
+  count: number,
+  elapsedMs: number,
+  statuses: Map<string, number>,
+  start: CpuMark,
+  fromInstant?: Float64Array,
+): LoadSummary {
+  const end = cpuMark();
+  const workerdTicks = end.workerd - start.workerd;
+  const otherTicks = end.machine - start.machine - workerdTicks - (end.stack - start.stack);
+  const cpu = process.threadCpuUsage(start.thread);
+  return {
+    requests: count,
+    elapsedMs,
+    ...percentiles(latencies, count),
+    fromInstant: fromInstant ? percentiles(fromInstant, count) : undefined,
+    statuses: Object.fromEntries(statuses),
+    loadCpuUs: cpu.user + cpu.system,
+    workerdTicks,
+    otherTicks,
+  };
+}
+
+/** Opens `connections` keep-alive connections before the timed part (one cheap GET on each). */
+async function preconnect(pool: Pool, connections: number): Promise<void> {
+  const answers = await Promise.all(
+    Array.from({ length: connections }, () => send(pool, "/problems/sold-out", "GET", {})),
+  );
+  const failed = answers.filter((a) => a.key.startsWith("error"));
+  if (failed.length > 0) {
+    throw new Error(
+      `opening ${connections} connections: ${failed.length} failed (${failed[0]?.key}); is the service up?`,
+    );
+  }
+}
+
+/**
+ * Every user sends one claim at the same instant: all `users` requests are handed to one undici
+ * pool of `connections` (already open) in a single synchronous loop. Two latencies per user:
+ * from the moment its request was written to a connection to its full answer (what the service
+ * took, with at most `connections` users in flight), and from the common instant (what the user
+ * waited, including the wait for a free connection).
+ */
+async function burst(req: BurstRequest): Promise<LoadSummary> {
+  if (tokens.length < req.users) throw new Error(`burst: ${tokens.length} tokens < ${req.users}`);
+  const headers = Array.from({ length: req.users }, () => ({
+    authorization: `Bearer ${takeToken() as string}`,
+  }));
+  const pool = newPool(req.origin, req.connections, req.timeoutMs);
+  try {
+    await preconnect(pool, req.connections);
+    const latencies = new Float64Array(req.users);
+    const fromInstant = new Float64Array(req.users);
+    const statuses = new Map<string, number>();
+    const start = cpuMark();
+    const t0 = performance.now();
+    const all: Promise<void>[] = [];
+    for (let i = 0; i < req.users; i++) {
+      all.push(
+        send(pool, req.path, "POST", headers[i] as Record<string, string>).then((a) => {
+          latencies[i] = a.endAt - (Number.isNaN(a.sentAt) ? t0 : a.sentAt);
+          fromInstant[i] = a.endAt - t0;
+          statuses.set(a.key, (statuses.get(a.key) ?? 0) + 1);
+        }),
+      );
+    }
+    await Promise.all(all);
+    const elapsed = performance.now() - t0;
+    return summarize(latencies, req.users, elapsed, statuses, start, fromInstant);
+  } finally {
+    await pool.destroy();
+  }
+}
+
+/** `connections` closed loops, each sending its next request when the last one is answered. */
+async function timed(req: TimedRequest): Promise<LoadSummary> {
+  const pool = newPool(req.origin, req.connections, req.timeoutMs);
+  try {
+    await preconnect(pool, req.connections);
+    const latencies = new Float64Array(req.maxRequests);
+    const statuses = new Map<string, number>();
+    let sent = 0;
+    let done = 0;
+    const start = cpuMark();
+    const t0 = performance.now();
+    const deadline = t0 + req.durationMs;
+    const loop = async () => {
+      while (sent < req.maxRequests && performance.now() < deadline) {
+        const headers: Record<string, string> = {};
+        if (req.auth === "fresh-user") {
+          const token = takeToken();
+          if (token === undefined) return;
+          headers.authorization = `Bearer ${token}`;
+        }
+        sent++;
+        const queuedAt = performance.now();
+        const a = await send(pool, req.path, req.method, headers);
+        latencies[done++] = a.endAt - (Number.isNaN(a.sentAt) ? queuedAt : a.sentAt);
+        statuses.set(a.key, (statuses.get(a.key) ?? 0) + 1);
+      }
+    };
+    await Promise.all(Array.from({ length: req.connections }, loop));
+    return summarize(latencies, done, performance.now() - t0, statuses, start);
+  } finally {
+    await pool.destroy();
+  }
+}
+
+parentPort?.on("message", (msg: LoadRequest) => {
+  const reply = (r: LoadReply) => parentPort?.postMessage(r);
+  const run = async (): Promise<LoadReply> => {
+    if (msg.type === "mint") {
+      const t0 = performance.now();
+      await mint(Math.max(0, msg.count - tokens.length));
+      return { type: "minted", count: tokens.length, ms: performance.now() - t0 };
+    }
+    const summary = msg.type === "burst" ? await burst(msg) : await timed(msg);
+    return { type: "summary", summary };
+  };
+  run().then(reply, (err: unknown) =>
+    reply({
+      type: "failed",
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    }),
+  );
+});
