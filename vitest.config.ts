@@ -44,6 +44,7 @@ const RATE_LIMITS = {
   RATE_LIMIT_ROUTES: JSON.stringify({
     "GET /v1/events/{id}": "4/10s",
     "GET /problems/{slug}": "2/2s",
+    "GET /": "100/60s",
   }),
 };
 

@@ -23,6 +23,8 @@ interface KeyState {
   prepaid: number;
   /** Remaining as Redis last said (before the lease was taken from it). */
   remaining: number;
+  /** A Redis check of this key under way: others wait for it instead of leasing again. */
+  syncing: Promise<unknown> | null;
 }
 
 /** Isolate-local state is dropped past this many keys; the next request of each syncs again. */
@@ -83,7 +85,7 @@ export class LocalFirstLimiter {
     const resetSeconds = Math.max(1, Math.ceil(((window + 1) * this.#windowMs - now) / 1000));
     let state = this.#keys.get(key);
     if (!state || state.window !== window) {
-      state = { window, unreported: 0, prepaid: 0, remaining: this.#budget.limit };
+      state = { window, unreported: 0, prepaid: 0, remaining: this.#budget.limit, syncing: null };
       this.#remember(key, state);
     }
     const decide = (allowed: boolean): RateDecision => ({
@@ -104,10 +106,19 @@ export class LocalFirstLimiter {
       state.unreported = 1;
       return decide(true);
     }
+    if (state.syncing) {
+      // A busy key: one check at a time, the others take from the lease it brings.
+      await state.syncing;
+      return this.check(key, Date.now());
+    }
     const rate = state.unreported + this.#lease;
-    const result = await this.#limit(key, rate);
-    if (!result) return decide(true); // Redis trouble: fail open
     state.unreported = 0;
+    const sync = this.#limit(key, rate);
+    state.syncing = sync;
+    const result = await sync.finally(() => {
+      state.syncing = null;
+    });
+    if (!result) return decide(true); // Redis trouble: fail open
     if (result.success) {
       state.prepaid = this.#lease - 1;
       state.remaining = Math.max(0, result.remaining);

@@ -2,7 +2,8 @@ import { describe, expect, it, vi } from "vitest";
 import { api, asUser, createEvent, problemOf, uniqueId } from "../worker/helpers.ts";
 
 // The budgets of this project (vitest.config.ts RATE_LIMITS): claims 3 per user per 10 s;
-// `GET /v1/events/{id}` 4 per address per 10 s; `GET /problems/{slug}` 2 per address per 2 s.
+// `GET /v1/events/{id}` 4 per address per 10 s; `GET /problems/{slug}` 2 per address per 2 s;
+// `GET /` 100 per address per 60 s (leases of 2).
 
 /**
  * Fixed windows start at multiples of their length: waits (a condition on the clock, bounded
@@ -112,5 +113,19 @@ describe("per-address budgets", () => {
     expect(res.status).toBe(404);
     expect(res.headers.get("RateLimit-Policy")).toBe(`"address-route-0";q=4;w=10`);
     expect(res.headers.get("RateLimit")).toMatch(/^"address-route-0";r=3;t=\d+$/);
+  });
+});
+
+describe("a busy address", () => {
+  it("100 concurrent requests from one address share its leases: about its budget passes, then 429", async () => {
+    const address = uniqueId("office");
+    const root = () => api("/", { headers: { "CF-Connecting-IP": address } });
+    await freshWindow(60_000, 20_000);
+    const answers = await Promise.all(Array.from({ length: 100 }, root));
+    const passed = answers.filter((r) => r.status === 200).length;
+    // A lease larger than what is left fails whole: at most one lease (2) short of the budget.
+    expect(passed).toBeGreaterThanOrEqual(98);
+    expect(passed).toBeLessThanOrEqual(100);
+    for (let i = 0; i < 5; i++) expect((await root()).status).toBe(429);
   });
 });
