@@ -1,11 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
-import { fnv1a } from "../src/lib/fnv.ts";
 
 /**
  * Which event ids exist. Only `POST /v1/events` registers one; reads and claims of an id the
  * directory does not know are answered 404 without waking (and so creating) an event's object,
  * which would otherwise leave a SQLite database behind for every random id anyone asks for.
- * Sharded by a hash of the id (`directoryShard`); isolates cache its answers.
+ * Sharded by a hash of the id (`directory-shard.ts`); isolates cache its answers.
  */
 export class EventDirectory extends DurableObject<Env> {
   readonly #known = new Set<string>();
@@ -33,11 +32,4 @@ export class EventDirectory extends DurableObject<Env> {
   has(eventId: string): boolean {
     return this.#known.has(eventId);
   }
-}
-
-const SHARDS = 16;
-
-/** The directory shard that knows `eventId` (a fixed hash, so the mapping never changes). */
-export function directoryShard(eventId: string): string {
-  return `shard-${fnv1a(eventId) % SHARDS}`;
 }

@@ -1,6 +1,6 @@
 import type { Clock } from "../../durable-objects/clock.ts";
 import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
-import { directoryShard } from "../../durable-objects/event-directory.ts";
+import { directoryShard } from "../../durable-objects/directory-shard.ts";
 import {
   type EventDefinition,
   type Refusal,

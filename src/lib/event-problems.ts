@@ -1,11 +1,5 @@
-import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
 import type { Refusal } from "../../durable-objects/ledger.ts";
 import { ProblemError } from "../problems.ts";
-
-/** The object that serializes one event's stock. Addressed by the event id. */
-export function eventObject(env: Env, eventId: string): DurableObjectStub<CouponEvent> {
-  return env.COUPON_EVENT.get(env.COUPON_EVENT.idFromName(eventId));
-}
 
 export function eventNotFound(eventId: string): ProblemError {
   return new ProblemError("not-found", { detail: `No event with id "${eventId}".` });
