@@ -28,6 +28,8 @@ export interface WorkerOptions {
    * workerd process, on its own socket at this port: the ceiling the app is compared with.
    */
   bareWorkerPort?: number;
+  /** Profiling only: workerd's V8 inspector (Chrome DevTools protocol) on this port. */
+  inspectorPort?: number;
 }
 
 export interface RunningWorker {
@@ -49,7 +51,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   writeFileSync(config, capnpConfig(opts));
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const [name, value] of Object.entries(opts.bindings)) env[`BINDING_${name}`] = value;
-  const child = spawn(WORKERD, ["serve", config, "--experimental"], {
+  const inspector =
+    opts.inspectorPort === undefined ? [] : [`--inspector-addr=127.0.0.1:${opts.inspectorPort}`];
+  const child = spawn(WORKERD, ["serve", config, "--experimental", ...inspector], {
     env,
     stdio: ["ignore", "inherit", "inherit"],
   });

@@ -1,13 +1,12 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { configFrom } from "./config.ts";
 import type { HonoEnv } from "./hono-env.ts";
 import { allowedMethods } from "./lib/allowed-methods.ts";
+import { cors } from "./middleware/cors.ts";
 import { limitPerAddress } from "./middleware/rate-limit.ts";
 import { ProblemError, problemResponse } from "./problems.ts";
 import { claims } from "./routes/claims.ts";
@@ -23,21 +22,20 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
   const app = new OpenAPIHono<HonoEnv>();
 
   app.use(requestId());
+  // Problem answers are built outside Hono's response helpers: they get the id here.
+  app.use(
+    createMiddleware<HonoEnv>(async (c, next) => {
+      await next();
+      c.res.headers.set("X-Request-Id", c.var.requestId);
+    }),
+  );
   app.use(
     createMiddleware<HonoEnv>(async (c, next) => {
       c.set("config", configFrom(c.env));
       await next();
     }),
   );
-  app.use(
-    cors({
-      origin: (origin, c: Context<HonoEnv>) => corsOrigin(origin, c.var.config.CORS_ORIGINS),
-      allowMethods: ["GET", "POST", "OPTIONS"],
-      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
-      exposeHeaders: ["Retry-After", "RateLimit", "RateLimit-Policy", "X-Request-Id", "Location"],
-      maxAge: 600,
-    }),
-  );
+  app.use(cors);
   app.use(limitPerAddress);
   app.use(
     bodyLimit({
@@ -101,12 +99,6 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
   });
 
   return app;
-}
-
-function corsOrigin(origin: string, configured: string): string | null {
-  const allowed = configured.split(",").map((o) => o.trim());
-  if (allowed.includes("*")) return "*";
-  return allowed.includes(origin) ? origin : null;
 }
 
 /** Durable Object errors the platform marks as overload or retryable: the caller may retry. */

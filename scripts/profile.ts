@@ -1,0 +1,196 @@
+/**
+ * `npm run profile -- [--route claims|sold-out|get-event|touch-nothing] [--seconds 5]`: a V8 CPU
+ * profile of the Worker under load, taken through workerd's inspector, on the same stack as
+ * `npm start` / `npm run bench`. Prints the functions with the most self time per service (the
+ * front Worker and the objects) and writes `.local/profile/<service>.cpuprofile` (open it in
+ * Chrome DevTools' Performance panel or any .cpuprofile viewer).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { sign } from "hono/jwt";
+import { Pool } from "undici";
+import { startLocalCloud } from "../local/cloud.ts";
+import { freePort } from "../local/servers/process.ts";
+import { bundleWorker, startWorker } from "../local/worker.ts";
+import { workerBindings } from "../local/worker-bindings.ts";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const OUT = join(ROOT, ".local", "profile");
+const ROUTES = ["claims", "sold-out", "get-event", "touch-nothing"] as const;
+type Route = (typeof ROUTES)[number];
+
+const { values } = parseArgs({
+  options: {
+    route: { type: "string", default: "claims" },
+    seconds: { type: "string", default: "5" },
+  },
+});
+const route = values.route as Route;
+if (!ROUTES.includes(route)) throw new Error(`--route: one of ${ROUTES.join(", ")}`);
+const seconds = Number(values.seconds);
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+/** One Chrome DevTools protocol session over the inspector's WebSocket. */
+async function session(url: string) {
+  const ws = new WebSocket(url);
+  await new Promise((done, fail) => {
+    ws.addEventListener("open", done, { once: true });
+    ws.addEventListener("error", fail, { once: true });
+  });
+  let next = 0;
+  const waiting = new Map<number, (result: unknown) => void>();
+  ws.addEventListener("message", (e) => {
+    const msg = JSON.parse(String(e.data)) as { id?: number; result?: unknown };
+    if (msg.id !== undefined) waiting.get(msg.id)?.(msg.result);
+  });
+  const send = (method: string, params: object = {}) =>
+    new Promise<unknown>((done) => {
+      const id = ++next;
+      waiting.set(id, done);
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  return { send, close: () => ws.close() };
+}
+
+function topSelfTime(profile: Profile, count: number): string[] {
+  const self = new Map<string, number>();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const total = profile.samples?.length ?? 0;
+  for (const id of profile.samples ?? []) {
+    const node = byId.get(id);
+    if (!node) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const name = `${functionName || "(anonymous)"} ${url.split("/").pop() ?? ""}:${lineNumber + 1}`;
+    self.set(name, (self.get(name) ?? 0) + 1);
+  }
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([name, n]) => `${((100 * n) / Math.max(1, total)).toFixed(1).padStart(5)}%  ${name}`);
+}
+
+async function main(): Promise<void> {
+  const dir = join(ROOT, ".local", `profile-${process.pid}`);
+  const [cloud, bundle] = await Promise.all([
+    startLocalCloud({ root: join(dir, "cloud") }),
+    bundleWorker(join(dir, "build")),
+  ]);
+  const inspectorPort = await freePort();
+  const secrets = {
+    JWT_SECRET: crypto.randomUUID() + crypto.randomUUID(),
+    ADMIN_TOKEN: crypto.randomUUID(),
+  };
+  const worker = await startWorker({
+    dir: join(dir, "worker"),
+    bundle,
+    host: "127.0.0.1",
+    port: await freePort(),
+    inspectorPort,
+    bindings: { ...secrets, ...workerBindings(cloud) },
+  });
+  const pool = new Pool(worker.url, { connections: 64 });
+  try {
+    const admin = {
+      authorization: `Bearer ${secrets.ADMIN_TOKEN}`,
+      "content-type": "application/json",
+    };
+    const eventId = `profile-${Date.now()}`;
+    const stock = route === "sold-out" ? 1 : 10_000_000;
+    await pool
+      .request({
+        method: "POST",
+        path: "/v1/events",
+        headers: admin,
+        body: JSON.stringify({
+          id: eventId,
+          name: "profile",
+          totalStock: stock,
+          startsAt: new Date(Date.now() - 1000).toISOString(),
+        }),
+      })
+      .then((r) => r.body.dump());
+    const now = Math.floor(Date.now() / 1000);
+    let user = 0;
+    const token = () =>
+      sign({ sub: `u${user++}`, iat: now, exp: now + 3600 }, secrets.JWT_SECRET, "HS256");
+    const tokens = await Promise.all(Array.from({ length: 60_000 }, token));
+    const request = (): Parameters<Pool["request"]>[0] =>
+      route === "touch-nothing"
+        ? { method: "GET", path: "/problems/sold-out" }
+        : route === "get-event"
+          ? { method: "GET", path: `/v1/events/${eventId}` }
+          : {
+              method: "POST",
+              path: `/v1/events/${eventId}/claims`,
+              headers: { authorization: `Bearer ${tokens.pop() ?? ""}` },
+            };
+
+    const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
+      id: string;
+      title: string;
+      webSocketDebuggerUrl: string;
+    }[];
+    const sessions = await Promise.all(
+      targets.map(async (t) => ({
+        title: t.title || t.id,
+        s: await session(t.webSocketDebuggerUrl),
+      })),
+    );
+    for (const { s } of sessions) {
+      await s.send("Profiler.enable");
+      await s.send("Profiler.setSamplingInterval", { interval: 100 });
+    }
+    // Warm up, then profile a fixed time of closed-loop load on 64 connections.
+    const load = async (ms: number) => {
+      const until = Date.now() + ms;
+      let done = 0;
+      await Promise.all(
+        Array.from({ length: 64 }, async () => {
+          while (Date.now() < until && tokens.length > 0) {
+            await pool.request(request()).then((r) => r.body.dump());
+            done++;
+          }
+        }),
+      );
+      return done;
+    };
+    await load(1000);
+    for (const { s } of sessions) await s.send("Profiler.start");
+    const requests = await load(seconds * 1000);
+    mkdirSync(OUT, { recursive: true });
+    console.log(
+      `${route}: ${requests} requests in ${seconds} s (${Math.round(requests / seconds)}/s)`,
+    );
+    for (const { title, s } of sessions) {
+      const { profile } = (await s.send("Profiler.stop")) as { profile: Profile };
+      const file = join(OUT, `${title.replace(/[^A-Za-z0-9_-]+/g, "_")}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      console.log(`\n${title}: ${profile.samples?.length ?? 0} samples → ${file}`);
+      for (const line of topSelfTime(profile, 25)) console.log(line);
+      s.close();
+    }
+  } finally {
+    await pool.close();
+    await worker.stop();
+    await cloud.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
