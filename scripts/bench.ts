@@ -10,7 +10,7 @@
  *   npm run bench -- --quick            a smoke run with small numbers
  *
  * Options: --runs N (3), --only a,b, --quick, --duration S (10), --connections N (64),
- * --burst-connections N (1000), --patience S (20: the longest wait, before each run, for an idle
+ * --burst-connections N (1000), --patience S (5: the longest wait, before each run, for an idle
  * machine), --out FILE, --no-write, --json FILE (this run's medians),
  * --before FILE (a --json file of another commit: the "before" column; by default the one kept
  * in BENCHMARKS.md).
@@ -108,7 +108,7 @@ const CONFIG = {
   burstTimeoutMs: 60_000,
   warmupMs: quick ? 500 : 1_000,
   /** How long to wait, before each run, for workerd and the machine to be idle. */
-  patienceMs: positive("patience", args.patience, 20) * 1000,
+  patienceMs: positive("patience", args.patience, 5) * 1000,
 };
 
 const outFile =
@@ -485,7 +485,9 @@ async function untilQuiet(s: Stack, clkTck: number): Promise<void> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const log = (msg: string) => console.error(msg);
+const T0 = performance.now();
+const log = (msg: string) =>
+  console.error(`[${((performance.now() - T0) / 1000).toFixed(0).padStart(3)} s] ${msg}`);
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
