@@ -55,7 +55,8 @@ export default defineConfig({
   test: {
     projects: [
       {
-        plugins: [workers()],
+        // Tests that hammer one user on purpose (50 concurrent claims): limits are tested apart.
+        plugins: [workers({ bindings: { RATE_LIMIT_CLAIM_PER_USER: "1000/10s" } })],
         test: {
           name: "worker",
           include: ["test/worker/**/*.test.ts"],
