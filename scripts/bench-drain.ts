@@ -5,7 +5,8 @@
  *
  *   live:    10,000 claims (64 at a time) with both sinks up; drained = outbox empty.
  *   backlog: both sink APIs stopped while 10,000 claims are made, then started again; timed from
- *            the restart to an empty outbox (retry backoff capped at 200 ms for the measurement).
+ *            the restart to an empty outbox (retry backoff from 50 ms, capped at 200 ms, for the
+ *            measurement).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
         JWT_SECRET: SECRET,
         ADMIN_TOKEN: ADMIN,
         ...workerBindings(cloud),
+        SINK_RETRY_BASE_MS: "50",
         SINK_RETRY_MAX_MS: "200",
       },
     });

@@ -9,13 +9,15 @@
  *   npm run bench -- --only burst,bare  some scenarios (BENCHMARKS.md untouched unless --out)
  *   npm run bench -- --quick            a smoke run with small numbers
  *
- * Options: --runs N (3), --only a,b, --quick, --duration S (10), --connections N (64),
+ * Then it runs scripts/bench-drain.ts (`npm run bench:drain`, its own stack) and reports both.
+ *
+ * Options: --runs N (3), --only a,b (scenario names, and `drain`), --no-drain, --quick, --duration S (10), --connections N (64),
  * --burst-connections N (1000), --patience S (5: the longest wait, before each run, for an idle
  * machine), --out FILE, --no-write, --json FILE (this run's medians),
  * --before FILE (a --json file of another commit: the "before" column; by default the one kept
  * in BENCHMARKS.md).
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
@@ -63,6 +65,7 @@ const { values: args } = parseArgs({
     "burst-connections": { type: "string" },
     out: { type: "string" },
     "no-write": { type: "boolean", default: false },
+    "no-drain": { type: "boolean", default: false },
     json: { type: "string" },
     before: { type: "string" },
     patience: { type: "string" },
@@ -83,13 +86,15 @@ const positive = (name: string, raw: string | undefined, fallback: number): numb
 };
 
 const quick = args.quick === true;
-const only = args.only?.split(",").map((s) => s.trim()) ?? [...SCENARIOS];
+const only = args.only?.split(",").map((s) => s.trim()) ?? [...SCENARIOS, "drain"];
 for (const name of only) {
-  if (!(SCENARIOS as readonly string[]).includes(name)) {
-    throw new Error(`--only: unknown scenario ${name} (known: ${SCENARIOS.join(", ")})`);
+  if (!(SCENARIOS as readonly string[]).includes(name) && name !== "drain") {
+    throw new Error(`--only: unknown scenario ${name} (known: ${SCENARIOS.join(", ")}, drain)`);
   }
 }
 const selected = SCENARIOS.filter((s) => only.includes(s));
+/** scripts/bench-drain.ts, run after the scenarios on a stack of its own. */
+const withDrain = only.includes("drain") && args["no-drain"] !== true;
 const fullRun = selected.length === SCENARIOS.length && !quick;
 
 const CONFIG = {
@@ -159,6 +164,8 @@ interface BenchFile {
   meta: Meta;
   config: typeof CONFIG;
   results: Partial<Record<ScenarioName, Medians>>;
+  /** What scripts/bench-drain.ts printed, when it ran. */
+  drain?: { claims: number; output: string } | { claims: number; failed: string };
 }
 
 interface Meta {
@@ -250,12 +257,27 @@ let stack: Stack | undefined;
 let load: LoadThread | undefined;
 let tempDir: string | undefined;
 let cleaning: Promise<void> | undefined;
+/** bench-drain's process group while it runs. */
+let drainPid: number | undefined;
+
+function killDrain(sig: NodeJS.Signals): void {
+  if (drainPid === undefined) return;
+  try {
+    process.kill(-drainPid, sig);
+  } catch {
+    // already gone
+  }
+}
 
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
+    killDrain("SIGTERM");
     await load?.terminate().catch(() => undefined);
     await stack?.stop().catch((err: unknown) => console.error("stopping the stack:", err));
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    load = undefined;
+    stack = undefined;
+    tempDir = undefined;
   })();
   return cleaning;
 }
@@ -837,6 +859,10 @@ function beforeTable(before: BenchFile, now: BenchFile): string {
   return rows.join("\n");
 }
 
+/** JSON.stringify replacer: figures to 0.01, enough for any column of the report. */
+const rounded = (_key: string, value: unknown) =>
+  typeof value === "number" && !Number.isInteger(value) ? Math.round(value * 100) / 100 : value;
+
 const BEFORE_MARK = /<!-- bench-before (\{.*\}) -->/;
 
 function loadBefore(): BenchFile | undefined {
@@ -845,6 +871,15 @@ function loadBefore(): BenchFile | undefined {
   if (!existsSync(existing)) return undefined;
   const m = BEFORE_MARK.exec(readFileSync(existing, "utf8"));
   return m?.[1] ? (JSON.parse(m[1]) as BenchFile) : undefined;
+}
+
+function drainSection(file: BenchFile): string {
+  const d = file.drain;
+  const what =
+    "`npm run bench:drain` (scripts/bench-drain.ts) measures how fast the outbox reaches MySQL and Kafka, live and after an outage of both sinks";
+  if (!d) return `${what}; it was not run this time (\`--only\`/\`--no-drain\`).`;
+  if ("failed" in d) return `${what}. It failed this time:\n\n\`\`\`\n${d.failed}\n\`\`\``;
+  return `${what}. Run by this benchmark after the scenarios (its own stack, ${fmtInt(d.claims)} claims, one run):\n\n\`\`\`\n${d.output}\n\`\`\``;
 }
 
 function command(): string {
@@ -890,7 +925,7 @@ Before, all scenarios:
 
 ${resultsTable(before)}${disturbed(before)}
 
-<!-- bench-before ${JSON.stringify(before)} -->`);
+<!-- bench-before ${JSON.stringify(before, rounded)} -->`);
   }
   parts.push(`## Method
 
@@ -934,10 +969,43 @@ ${resultsTable(before)}${disturbed(before)}
 
 ## Drain
 
-\`npm run bench:drain\` (scripts/bench-drain.ts) measures how fast the outbox reaches MySQL and
-Kafka (live and after an outage); its latest figures are in the README's "Numbers".
+${drainSection(now)}
 `);
   return `${parts.join("\n\n")}\n`;
+}
+
+/**
+ * Runs scripts/bench-drain.ts in a process group of its own (its stack included), at most
+ * 5 minutes, and returns what it printed.
+ */
+function runDrain(claims: number): Promise<NonNullable<BenchFile["drain"]>> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [join(ROOT, "scripts", "bench-drain.ts")], {
+      cwd: ROOT,
+      env: { ...process.env, BENCH_CLAIMS: String(claims) },
+      stdio: ["ignore", "pipe", "inherit"],
+      detached: true,
+    });
+    drainPid = child.pid;
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const timer = setTimeout(() => {
+      log("drain: no result within 5 minutes; stopping it");
+      killDrain("SIGTERM");
+      setTimeout(() => killDrain("SIGKILL"), 10_000).unref();
+    }, 300_000);
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      drainPid = undefined;
+      done(
+        code === 0
+          ? { claims, output: out.trim() }
+          : { claims, failed: `bench-drain exited ${signal ?? code}\n${out.trim()}` },
+      );
+    });
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -948,12 +1016,13 @@ async function main(): Promise<void> {
   log(
     `bench: ${selected.join(", ")}; ${CONFIG.runs} run(s) each; ${m.cpu}, ${m.cores} cores; workerd ${m.workerd}; ${m.commit}`,
   );
-  tempDir = mkdtempSync(join(tmpdir(), "coupon-bench-"));
-  stack = await startStack(tempDir);
-  load = newLoadThread(stack);
-
   const results: BenchFile["results"] = {};
   let failures = 0;
+  if (selected.length > 0) {
+    tempDir = mkdtempSync(join(tmpdir(), "coupon-bench-"));
+    stack = await startStack(tempDir);
+    load = newLoadThread(stack);
+  }
   for (const name of selected) {
     const runs: RunResult[] = [];
     try {
@@ -979,8 +1048,20 @@ async function main(): Promise<void> {
     }
   }
   await cleanup();
+  cleaning = undefined;
 
-  const now: BenchFile = { meta: m, config: CONFIG, results };
+  let drain: BenchFile["drain"];
+  if (withDrain) {
+    const claims = quick ? 2_000 : 10_000;
+    log(`drain: scripts/bench-drain.ts with ${fmtInt(claims)} claims (its own stack)`);
+    drain = await runDrain(claims);
+    if ("failed" in drain) {
+      failures++;
+      log(`drain: FAILED: ${drain.failed}`);
+    }
+  }
+
+  const now: BenchFile = { meta: m, config: CONFIG, results, drain };
   const before = loadBefore();
   const text = report(now, before, (performance.now() - started) / 1000);
   console.log(text);
@@ -989,7 +1070,7 @@ async function main(): Promise<void> {
     log(`written to ${outFile}`);
   }
   if (args.json) {
-    writeFileSync(args.json, `${JSON.stringify(now, null, 2)}\n`);
+    writeFileSync(args.json, `${JSON.stringify(now, rounded, 2)}\n`);
     log(`medians written to ${args.json}`);
   }
   if (failures > 0) {
