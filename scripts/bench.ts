@@ -11,11 +11,11 @@
  *
  * Then it runs scripts/bench-drain.ts (`npm run bench:drain`, its own stack) and reports both.
  *
- * Options: --runs N (3), --only a,b (scenario names, and `drain`), --no-drain, --quick, --duration S (10), --connections N (64),
- * --burst-connections N (1000), --patience S (5: the longest wait, before each run, for an idle
- * machine), --out FILE, --no-write, --json FILE (this run's medians),
- * --before FILE (a --json file of another commit: the "before" column; by default the one kept
- * in BENCHMARKS.md).
+ * Options: --runs N (3), --only a,b (scenario names, and `drain`), --no-drain, --quick,
+ * --duration S (10), --connections N (64), --burst-connections N (1000), --patience S (3: the
+ * longest wait, before each run, for an idle machine), --out FILE, --no-write, --json FILE (this
+ * run's medians), --before FILE (a --json file of another commit: the "before" column; by
+ * default the one kept in BENCHMARKS.md).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -113,7 +113,7 @@ const CONFIG = {
   burstTimeoutMs: 60_000,
   warmupMs: quick ? 500 : 1_000,
   /** How long to wait, before each run, for workerd and the machine to be idle. */
-  patienceMs: positive("patience", args.patience, 5) * 1000,
+  patienceMs: positive("patience", args.patience, 3) * 1000,
 };
 
 const outFile =
