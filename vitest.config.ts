@@ -101,6 +101,7 @@ export default defineConfig({
             "test/stack/**/*.test.ts",
             "test/contract/**/*.test.ts",
             "test/unit/**/*.test.ts",
+            "test/loadtest/**/*.test.ts",
           ],
           environment: "node",
           testTimeout: 60_000,
