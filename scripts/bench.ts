@@ -9,9 +9,11 @@
  *   npm run bench -- --only burst,bare  some scenarios (BENCHMARKS.md untouched unless --out)
  *   npm run bench -- --quick            a smoke run with small numbers
  *
- * Then it runs scripts/bench-drain.ts (`npm run bench:drain`, its own stack) and reports both.
+ *   npm run bench -- --drain            also scripts/bench-drain.ts (`npm run bench:drain`, its
+ *                                       own stack) afterwards; without it, BENCHMARKS.md keeps the
+ *                                       drain figures of the last run that had them
  *
- * Options: --runs N (3), --only a,b (scenario names, and `drain`), --no-drain, --quick,
+ * Options: --runs N (3), --only a,b (scenario names, and `drain`), --drain, --quick,
  * --duration S (10), --connections N (64), --burst-connections N (1000), --patience S (3: the
  * longest wait, before each run, for an idle machine), --out FILE, --no-write, --json FILE (this
  * run's medians), --before FILE (a --json file of another commit: the "before" column; by
@@ -65,7 +67,7 @@ const { values: args } = parseArgs({
     "burst-connections": { type: "string" },
     out: { type: "string" },
     "no-write": { type: "boolean", default: false },
-    "no-drain": { type: "boolean", default: false },
+    drain: { type: "boolean", default: false },
     json: { type: "string" },
     before: { type: "string" },
     patience: { type: "string" },
@@ -86,7 +88,7 @@ const positive = (name: string, raw: string | undefined, fallback: number): numb
 };
 
 const quick = args.quick === true;
-const only = args.only?.split(",").map((s) => s.trim()) ?? [...SCENARIOS, "drain"];
+const only = args.only?.split(",").map((s) => s.trim()) ?? [...SCENARIOS];
 for (const name of only) {
   if (!(SCENARIOS as readonly string[]).includes(name) && name !== "drain") {
     throw new Error(`--only: unknown scenario ${name} (known: ${SCENARIOS.join(", ")}, drain)`);
@@ -94,7 +96,7 @@ for (const name of only) {
 }
 const selected = SCENARIOS.filter((s) => only.includes(s));
 /** scripts/bench-drain.ts, run after the scenarios on a stack of its own. */
-const withDrain = only.includes("drain") && args["no-drain"] !== true;
+const withDrain = only.includes("drain") || args.drain === true;
 const fullRun = selected.length === SCENARIOS.length && !quick;
 
 const CONFIG = {
@@ -867,19 +869,26 @@ const BEFORE_MARK = /<!-- bench-before (\{.*\}) -->/;
 
 function loadBefore(): BenchFile | undefined {
   if (args.before !== undefined) return JSON.parse(readFileSync(args.before, "utf8")) as BenchFile;
-  const existing = join(ROOT, "BENCHMARKS.md");
+  const existing = outFile ?? join(ROOT, "BENCHMARKS.md");
   if (!existsSync(existing)) return undefined;
   const m = BEFORE_MARK.exec(readFileSync(existing, "utf8"));
   return m?.[1] ? (JSON.parse(m[1]) as BenchFile) : undefined;
 }
 
-function drainSection(file: BenchFile): string {
+/** The Drain section of the file about to be overwritten, when it holds figures. */
+function previousDrain(path: string | undefined): string | undefined {
+  if (path === undefined || !existsSync(path)) return undefined;
+  const m = /\n## Drain\n\n([\s\S]*?)\s*(?=\n## |$)/.exec(readFileSync(path, "utf8"));
+  return m?.[1]?.includes("```") ? m[1] : undefined;
+}
+
+function drainSection(file: BenchFile, previous: string | undefined): string {
   const d = file.drain;
   const what =
     "`npm run bench:drain` (scripts/bench-drain.ts) measures how fast the outbox reaches MySQL and Kafka, live and after an outage of both sinks";
-  if (!d) return `${what}; it was not run this time (\`--only\`/\`--no-drain\`).`;
+  if (!d) return previous ?? `${what}; \`npm run bench -- --drain\` runs it too.`;
   if ("failed" in d) return `${what}. It failed this time:\n\n\`\`\`\n${d.failed}\n\`\`\``;
-  return `${what}. Run by this benchmark after the scenarios (its own stack, ${fmtInt(d.claims)} claims, one run):\n\n\`\`\`\n${d.output}\n\`\`\``;
+  return `${what}. Run by \`${command()}\` on ${file.meta.date.slice(0, 10)} at ${file.meta.commit}, after the scenarios (its own stack, ${fmtInt(d.claims)} claims, one run):\n\n\`\`\`\n${d.output}\n\`\`\``;
 }
 
 function command(): string {
@@ -969,7 +978,7 @@ ${resultsTable(before)}${disturbed(before)}
 
 ## Drain
 
-${drainSection(now)}
+${drainSection(now, previousDrain(outFile))}
 `);
   return `${parts.join("\n\n")}\n`;
 }
