@@ -60,6 +60,17 @@ export const PROBLEMS = {
     title: "Conflict",
     description: "An event with this id already exists with a different definition.",
   },
+  held: {
+    status: 409,
+    title: "Held for another order",
+    description:
+      "A checkout holds this coupon for another order until its hold lapses; `hold.expiresAt` on the coupon says when.",
+  },
+  "not-redeemed": {
+    status: 409,
+    title: "Not redeemed for this order",
+    description: "A restore names an order the coupon is not redeemed for.",
+  },
   expired: { status: 410, title: "Expired", description: "The coupon is past its expiry." },
   "payload-too-large": {
     status: 413,
@@ -111,7 +122,11 @@ export class ProblemError extends HTTPException {
   readonly options: ProblemOptions;
 
   constructor(slug: ProblemSlug, options: ProblemOptions = {}) {
+    // An answer, not a fault: skip the stack trace, a measurable cost on every refused claim.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(PROBLEMS[slug].status, { message: options.detail ?? PROBLEMS[slug].title });
+    Error.stackTraceLimit = limit;
     this.slug = slug;
     this.options = options;
   }
