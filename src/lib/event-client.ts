@@ -203,10 +203,12 @@ export class EventClient {
 
   /** One load per id at a time: Redis first, then the directory and the object. */
   #load(eventId: string, opts: { fresh: boolean }): Promise<Entry> {
-    let loading = this.#loading.get(eventId);
+    // A read must not settle for a load that only had to prove the event exists.
+    const key = opts.fresh ? `${eventId} fresh` : eventId;
+    let loading = this.#loading.get(key);
     if (!loading) {
-      loading = this.#fetch(eventId, opts).finally(() => this.#loading.delete(eventId));
-      this.#loading.set(eventId, loading);
+      loading = this.#fetch(eventId, opts).finally(() => this.#loading.delete(key));
+      this.#loading.set(key, loading);
     }
     return loading;
   }
