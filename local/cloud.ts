@@ -47,6 +47,11 @@ const describe = (s: MariaDBServer | RedisServer): ServerProcess => ({
 export async function startLocalCloud(opts: {
   root: string;
   ports?: LocalCloudPorts;
+  /**
+   * Redis keeps its data (the Kafka stand-in's topics, committed offsets) across restarts in an
+   * append-only file under `root` (`npm start`). Default false: a throwaway instance (`npm test`).
+   */
+  persistRedis?: boolean;
 }): Promise<RunningLocalCloud> {
   const root = resolve(opts.root);
   const ports = opts.ports ?? {};
@@ -55,7 +60,12 @@ export async function startLocalCloud(opts: {
 
   const started = await Promise.allSettled([
     startMariaDB({ dataDir: join(root, "mariadb"), port: ports.mysql, binaries }),
-    startRedis({ dataDir: join(root, "redis"), port: ports.redis, binaries }),
+    startRedis({
+      dataDir: join(root, "redis"),
+      port: ports.redis,
+      binaries,
+      persist: opts.persistRedis,
+    }),
   ]);
   const [mariaResult, redisResult] = started;
   if (mariaResult.status === "rejected" || redisResult.status === "rejected") {

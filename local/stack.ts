@@ -53,7 +53,9 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
   const [cloudStarted, bundled] = await Promise.allSettled([
-    withCloud ? startLocalCloud({ root: join(dir, "cloud"), ports: derivedPorts(port) }) : null,
+    withCloud
+      ? startLocalCloud({ root: join(dir, "cloud"), ports: derivedPorts(port), persistRedis: true })
+      : null,
     bundleWorker(join(dir, "build")),
   ]);
   const cloud = cloudStarted.status === "fulfilled" ? cloudStarted.value : null;

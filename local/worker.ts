@@ -1,14 +1,18 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
+import { copyDocsAssets } from "../scripts/docs-assets.ts";
 import { stopPid, waitFor } from "./servers/process.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
+/** The Workers Static Assets folder (`[assets] directory` in wrangler.toml). */
+const ASSETS = join(ROOT, "public");
 const WORKERD = join(ROOT, "node_modules", "workerd", "bin", "workerd");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
 /** Bundles the Worker exactly as `wrangler deploy` would, without uploading it. */
 export async function bundleWorker(outDir: string): Promise<string> {
+  copyDocsAssets();
   await run(process.execPath, [WRANGLER, "deploy", "--dry-run", "--outdir", outDir], {
     WRANGLER_SEND_METRICS: "false",
   });
@@ -108,7 +112,7 @@ function capnpConfig(opts: WorkerOptions): string {
   bindings = [
     ${texts},
     (name = "COUPON_EVENT", durableObjectNamespace = ${ns("CouponEvent", inFront)}),
-    (name = "EVENT_DIRECTORY", durableObjectNamespace = ${ns("EventDirectory", inFront)}),
+    (name = "EVENT_DIRECTORY", durableObjectNamespace = ${ns("EventDirectory", inFront)}),${inFront ? ASSETS_BINDING : ""}
   ],
   globalOutbound = "internet",${extra}
 )`;
@@ -132,6 +136,7 @@ const config :Workerd.Config = (
     (name = "front", worker = .front),
     (name = "objects", worker = .objects),${bareService}
     (name = "object-storage", disk = (path = "${resolve(opts.dir, "objects")}", writable = true)),
+    (name = "assets", disk = (path = "${ASSETS}")),
     (name = "internet", network = (allow = ["public", "private", "local"])),
   ],
   sockets = [
@@ -152,6 +157,10 @@ const objects :Workerd.Worker = ${worker(
   )};
 ${bareWorker}`;
 }
+
+/** The front's ASSETS binding: the assets folder as a `disk` service, as Static Assets on Cloudflare. */
+const ASSETS_BINDING = `
+    (name = "ASSETS", service = "assets"),`;
 
 /** The bare Worker's whole module, as a capnp string (no double quotes or backslashes inside). */
 const BARE_WORKER = "export default { fetch() { return new Response('ok'); } };";

@@ -8,6 +8,7 @@ import type { HonoEnv } from "./hono-env.ts";
 import { allowedMethods } from "./lib/allowed-methods.ts";
 import { cors } from "./middleware/cors.ts";
 import { limitPerAddress } from "./middleware/rate-limit.ts";
+import { securityHeaders } from "./middleware/security-headers.ts";
 import { ProblemError, problemResponse } from "./problems.ts";
 import { claims } from "./routes/claims.ts";
 import { mountDocs } from "./routes/docs.ts";
@@ -22,6 +23,7 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
   const app = new OpenAPIHono<HonoEnv>();
 
   app.use(requestId());
+  app.use(securityHeaders);
   // Problem answers are built outside Hono's response helpers: they get the id here.
   app.use(
     createMiddleware<HonoEnv>(async (c, next) => {

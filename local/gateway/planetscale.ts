@@ -18,21 +18,14 @@
  *
  * Errors: SQL errors answer 200 `{ session, error: { message, code } }` (the client throws
  * `DatabaseError` with status 400), the message carrying `(errno N) (sqlstate S)` as vttablet's
- * do; wrong credentials answer 401, bad requests 400, an unreachable MariaDB 503, each as
- * `{ error: { code, message } }`.
+ * do; wrong credentials answer 401, bad requests 400, an unknown path 404, an unreachable MariaDB
+ * 503, each as `{ error: { code, message } }`.
  */
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
 import { type Faults, matchesPoison } from "./faults.ts";
-import {
-  BodyTooLargeError,
-  basicAuthorized,
-  errorMessage,
-  handleAsync,
-  type RequestHandler,
-  readJson,
-  sendJson,
-} from "./http.ts";
+import { basicAuthorized } from "./http.ts";
 import { vitessSqlError } from "./planetscale-encoding.ts";
 import {
   createSessions,
@@ -44,90 +37,89 @@ export interface PlanetscaleGatewayOptions extends SessionsOptions {
   faults: Faults;
 }
 
-const MAX_BODY = 32 << 20;
+const ExecuteBody = z.object({ query: z.string(), session: z.unknown().optional() });
 
 export function createPlanetscaleGateway(opts: PlanetscaleGatewayOptions): {
-  handle: RequestHandler;
+  fetch: Hono["fetch"];
   close(): Promise<void>;
 } {
   const database = opts.mysql.database;
   const sessions = createSessions(opts);
   let closed = false;
 
-  const fail = (res: ServerResponse, status: number, code: string, message: string) =>
-    sendJson(res, status, { error: { code, message } });
+  const fail = (c: Context, status: 400 | 401 | 404 | 500 | 503, code: string, message: string) =>
+    c.json({ error: { code, message } }, status);
 
-  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? "/", "http://gateway").pathname;
-    const method = path.startsWith("/psdb.v1alpha1.Database/") ? path.slice(24) : "";
-    if (method !== "Execute" && method !== "CreateSession") {
-      req.resume();
-      return fail(res, 404, "not_found", `unknown method ${path}`);
+  /** The request's JSON object body, or an answer refusing it. */
+  async function json(c: Context): Promise<Record<string, unknown> | Response> {
+    const value: unknown = await c.req.json().catch(() => undefined);
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+      return value as Record<string, unknown>;
     }
-    if (req.method !== "POST") {
-      req.resume();
-      return fail(res, 405, "invalid_argument", "method not allowed: use POST");
-    }
-    if (!basicAuthorized(req, opts.username, opts.password, { urlSafe: true })) {
-      req.resume();
-      return fail(res, 401, "unauthenticated", "invalid auth credentials");
-    }
-    let body: unknown;
-    try {
-      body = await readJson(req, MAX_BODY);
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) {
-        return fail(res, 413, "resource_exhausted", "request body too large");
+    return fail(c, 400, "invalid_argument", "invalid request body: expected a JSON object");
+  }
+
+  const app = new Hono()
+    .use(async (c, next) => {
+      if (!basicAuthorized(c.req.header("Authorization"), opts.username, opts.password)) {
+        return fail(c, 401, "unauthenticated", "invalid auth credentials");
       }
-      if (err instanceof SyntaxError) {
-        return fail(res, 400, "invalid_argument", "invalid request body: malformed JSON");
-      }
-      throw err;
-    }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      return fail(res, 400, "invalid_argument", "invalid request body: expected a JSON object");
-    }
-    if (closed) return fail(res, 503, "unavailable", "database API is shutting down");
-    if (method === "CreateSession") {
+      if (closed) return fail(c, 503, "unavailable", "database API is shutting down");
+      return next();
+    })
+    .post("/psdb.v1alpha1.Database/CreateSession", async (c) => {
+      const body = await json(c);
+      if (body instanceof Response) return body;
       const user = { username: opts.username, psid: `local-${opts.username}`, role: "admin" };
-      return sendJson(res, 200, {
+      return c.json({
         branch: database,
         user,
         session: sessions.token(randomUUID(), false, false),
       });
-    }
-    const { query, session: rawSession } = body as { query?: unknown; session?: unknown };
-    if (typeof query !== "string") {
-      return fail(res, 400, "invalid_argument", "invalid request body: query must be a string");
-    }
-    let session: VitessSession | null = null;
-    if (rawSession !== undefined && rawSession !== null) {
-      session = sessions.verify(rawSession);
-      if (!session) return fail(res, 400, "invalid_argument", "invalid session: bad signature");
-    }
-    const uuid = session?.SessionUUID ?? randomUUID();
-    if (matchesPoison(opts.faults, query)) {
-      const info = { errno: 1644, sqlState: "45000", message: "injected fault: poison statement" };
-      const error = vitessSqlError(info, { database, username: opts.username, sql: query });
-      const echoed = sessions.token(
-        uuid,
-        session?.inTransaction === true,
-        session?.inReservedConn === true,
-      );
-      return sendJson(res, 200, { session: echoed, error });
-    }
-    const started = process.hrtime.bigint();
-    const outcome = await sessions.execute(query, uuid, session);
-    const timing = Number(process.hrtime.bigint() - started) / 1e9;
-    const next = sessions.token(uuid, outcome.inTx, outcome.reserved);
-    if (outcome.ok) return sendJson(res, 200, { session: next, result: outcome.result, timing });
-    if (outcome.status !== 200)
-      return fail(res, outcome.status, outcome.error.code, outcome.error.message);
-    sendJson(res, 200, { session: next, error: outcome.error });
-  }
+    })
+    .post("/psdb.v1alpha1.Database/Execute", async (c) => {
+      const body = await json(c);
+      if (body instanceof Response) return body;
+      const parsed = ExecuteBody.safeParse(body);
+      if (!parsed.success) {
+        return fail(c, 400, "invalid_argument", "invalid request body: query must be a string");
+      }
+      const { query, session: rawSession } = parsed.data;
+      let session: VitessSession | null = null;
+      if (rawSession !== undefined && rawSession !== null) {
+        session = sessions.verify(rawSession);
+        if (!session) return fail(c, 400, "invalid_argument", "invalid session: bad signature");
+      }
+      const uuid = session?.SessionUUID ?? randomUUID();
+      if (matchesPoison(opts.faults, query)) {
+        const info = {
+          errno: 1644,
+          sqlState: "45000",
+          message: "injected fault: poison statement",
+        };
+        const error = vitessSqlError(info, { database, username: opts.username, sql: query });
+        const echoed = sessions.token(
+          uuid,
+          session?.inTransaction === true,
+          session?.inReservedConn === true,
+        );
+        return c.json({ session: echoed, error });
+      }
+      const started = process.hrtime.bigint();
+      const outcome = await sessions.execute(query, uuid, session);
+      const timing = Number(process.hrtime.bigint() - started) / 1e9;
+      const next = sessions.token(uuid, outcome.inTx, outcome.reserved);
+      if (outcome.ok) return c.json({ session: next, result: outcome.result, timing });
+      if (outcome.status === 503) {
+        return fail(c, 503, outcome.error.code, outcome.error.message);
+      }
+      return c.json({ session: next, error: outcome.error });
+    });
+  app.notFound((c) => fail(c, 404, "not_found", `unknown method ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => fail(c, 500, "internal", err.message));
 
   return {
-    handle: handleAsync(serve, (res, err) => fail(res, 500, "internal", errorMessage(err))),
+    fetch: app.fetch,
     async close() {
       if (closed) return;
       closed = true;

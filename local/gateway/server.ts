@@ -32,17 +32,16 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { getRequestListener } from "@hono/node-server";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
 import type { GatewayApi, LocalCloud, MysqlEndpoint } from "../stack-types.ts";
-import { type FaultMode, type Faults, noFaults } from "./faults.ts";
+import { type Faults, noFaults } from "./faults.ts";
 import {
   bearerToken,
   closeServer,
-  errorMessage,
-  handleAsync,
-  header,
   listen,
   type RequestHandler,
-  readJson,
   safeEqual,
   sendJson,
 } from "./http.ts";
@@ -53,6 +52,12 @@ import { createUpstashRedisGateway } from "./upstash-redis.ts";
 export interface ApiHandler {
   handle: RequestHandler;
   close(): Promise<void>;
+}
+
+/** An API written as a Hono app, served by Node's HTTP server. */
+export function nodeHandler(api: { fetch: Hono["fetch"]; close(): Promise<void> }): ApiHandler {
+  const listener = getRequestListener(api.fetch, { overrideGlobalObjects: false });
+  return { handle: (req, res) => void listener(req, res), close: () => api.close() };
 }
 
 /** What `GET /stats` answers: per API, the HTTP requests received since the last reset. */
@@ -92,7 +97,6 @@ export interface Gateway extends GatewayEndpoints {
 }
 
 const HOST = "127.0.0.1";
-const FAULT_MODES: readonly FaultMode[] = ["none", "error", "hang"];
 
 interface Held {
   req: IncomingMessage;
@@ -163,7 +167,7 @@ class ApiListener {
         try {
           this.handler.handle(req, res);
         } catch (err) {
-          if (!res.headersSent) sendJson(res, 500, { error: errorMessage(err) });
+          if (!res.headersSent) sendJson(res, 500, { error: String(err) });
           else res.destroy();
         }
     }
@@ -188,45 +192,27 @@ class ApiListener {
   }
 }
 
-/** Validates a `POST /faults/{api}` body; returns an error message or the changes. */
-function parseFaultsBody(body: unknown): string | Partial<Faults> {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return "body must be a JSON object { mode?, rejectMatching? }";
-  }
-  const { mode, rejectMatching, ...rest } = body as Record<string, unknown>;
-  const unknownKeys = Object.keys(rest);
-  if (unknownKeys.length > 0) return `unknown field(s): ${unknownKeys.join(", ")}`;
-  const changes: Partial<Faults> = {};
-  if (mode !== undefined) {
-    if (!FAULT_MODES.includes(mode as FaultMode))
-      return `mode must be one of ${FAULT_MODES.join(", ")}`;
-    changes.mode = mode as FaultMode;
-  }
-  if (rejectMatching !== undefined) {
-    if (!Array.isArray(rejectMatching) || !rejectMatching.every((s) => typeof s === "string")) {
-      return "rejectMatching must be an array of strings";
-    }
-    changes.rejectMatching = rejectMatching as string[];
-  }
-  return changes;
-}
+const FaultsBody = z
+  .object({
+    mode: z.enum(["none", "error", "hang"]).optional(),
+    rejectMatching: z.array(z.string()).optional(),
+  })
+  .strict();
+
+const ApiParam = z.enum(["planetscale", "upstashRedis", "kafka"]);
 
 /**
  * Why a control request is refused (status and message), or null when it may go on. Browser
  * requests first, whatever their credentials: a page must not even learn whether a token works.
  */
-function controlRefusal(req: IncomingMessage, token: string): [401 | 403, string] | null {
-  if (header(req, "origin") !== undefined || header(req, "sec-fetch-site") !== undefined) {
+function controlRefusal(c: Context, token: string): [401 | 403, string] | null {
+  if (c.req.header("Origin") !== undefined || c.req.header("Sec-Fetch-Site") !== undefined) {
     return [403, "requests from a browser (Origin or Sec-Fetch-Site header) are refused"];
   }
-  const given = bearerToken(req);
+  const given = bearerToken(c.req.header("Authorization"));
   if (given === undefined) return [401, "Authorization: Bearer <gatewayControl.token> required"];
   if (!safeEqual(given, token)) return [403, "wrong control token"];
   return null;
-}
-
-function isApi(name: string | undefined): name is GatewayApi {
-  return name !== undefined && (GATEWAY_APIS as readonly string[]).includes(name);
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
@@ -237,26 +223,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     kafka: noFaults(),
   };
   const create: Record<GatewayApi, (f: Faults) => ApiHandler> = {
-    planetscale: (f) =>
-      createPlanetscaleGateway({
-        mysql: opts.mysql,
-        username: opts.planetscale.username,
-        password: opts.planetscale.password,
-        faults: f,
-      }),
-    upstashRedis: (f) =>
-      createUpstashRedisGateway({
-        redisUrl: opts.redisUrl,
-        token: opts.upstashRedis.token,
-        faults: f,
-      }),
-    kafka: (f) =>
-      createKafkaGateway({
-        redisUrl: opts.redisUrl,
-        username: opts.kafka.username,
-        password: opts.kafka.password,
-        faults: f,
-      }),
+    planetscale: (faults) =>
+      nodeHandler(createPlanetscaleGateway({ mysql: opts.mysql, ...opts.planetscale, faults })),
+    upstashRedis: (faults) =>
+      nodeHandler(
+        createUpstashRedisGateway({ redisUrl: opts.redisUrl, ...opts.upstashRedis, faults }),
+      ),
+    kafka: (faults) =>
+      nodeHandler(createKafkaGateway({ redisUrl: opts.redisUrl, ...opts.kafka, faults })),
     ...opts.handlers,
   };
 
@@ -277,27 +251,6 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     return stopping;
   };
 
-  try {
-    for (const api of GATEWAY_APIS) {
-      const listener = new ApiListener(
-        api,
-        faults[api],
-        create[api](faults[api]),
-        opts.ports?.[api] ?? 0,
-      );
-      listeners.set(api, listener);
-      await listener.start();
-    }
-    control = createServer(
-      handleAsync(handleControl, (res, err) => sendJson(res, 500, { error: errorMessage(err) })),
-    );
-    await listen(control, HOST, opts.ports?.control ?? 0);
-  } catch (err) {
-    await stop().catch(() => undefined);
-    throw err;
-  }
-  const controlPort = (control.address() as AddressInfo).port;
-
   const get = (api: GatewayApi): ApiListener => listeners.get(api) as ApiListener;
   const status = () =>
     Object.fromEntries(
@@ -311,78 +264,75 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     upstashRedis: { requests: get("upstashRedis").requests },
     kafka: { requests: get("kafka").requests },
   });
+  const notAllowed = (c: Context) =>
+    c.json({ error: `use another method than ${c.req.method}` }, 405);
+  /** The API named in the path, or undefined (answered 404). */
+  const apiOf = (c: Context) => ApiParam.safeParse(c.req.param("api")).data;
 
-  async function handleControl(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? "/", "http://control").pathname;
-    const parts = path.split("/").filter((p) => p.length > 0);
-    const method = req.method ?? "GET";
-
-    const refusal = controlRefusal(req, controlToken);
-    if (refusal) {
-      req.resume();
-      const [status, error] = refusal;
+  const controlApp = new Hono()
+    .use(async (c, next) => {
+      const refusal = controlRefusal(c, controlToken);
+      if (!refusal) return next();
+      const [code, error] = refusal;
       const headers: Record<string, string> =
-        status === 401 ? { "www-authenticate": 'Bearer realm="gateway-control"' } : {};
-      return sendJson(res, status, { error }, { headers });
-    }
-
-    if (method === "GET" && path === "/health") {
-      sendJson(res, 200, { ok: true, apis: status() });
-      return;
-    }
-    if (method === "DELETE" && path === "/faults") {
+        code === 401 ? { "WWW-Authenticate": 'Bearer realm="gateway-control"' } : {};
+      return c.json({ error }, code, headers);
+    })
+    .get("/health", (c) => c.json({ ok: true, apis: status() }))
+    .delete("/faults", (c) => {
       for (const api of GATEWAY_APIS) {
         Object.assign(faults[api], noFaults());
         get(api).faultsChanged();
       }
-      sendJson(res, 200, { apis: status() });
-      return;
-    }
-    if (parts[0] === "faults" && parts.length === 2) {
-      const api = parts[1];
-      if (!isApi(api)) return sendJson(res, 404, { error: `unknown api ${api}` });
-      if (method !== "POST") return sendJson(res, 405, { error: "use POST" });
-      let body: unknown;
-      try {
-        body = await readJson(req, 1 << 20, () => new Error("body too large"));
-      } catch (err) {
-        return sendJson(res, 400, { error: `invalid JSON body: ${errorMessage(err)}` });
-      }
-      const changes = parseFaultsBody(body);
-      if (typeof changes === "string") return sendJson(res, 400, { error: changes });
-      Object.assign(faults[api], changes);
+      return c.json({ apis: status() });
+    })
+    .post("/faults/:api", async (c) => {
+      const api = apiOf(c);
+      if (!api) return c.json({ error: `unknown api ${c.req.param("api")}` }, 404);
+      const body = FaultsBody.safeParse(await c.req.json().catch(() => undefined));
+      if (!body.success) return c.json({ error: z.prettifyError(body.error) }, 400);
+      Object.assign(faults[api], body.data);
       get(api).faultsChanged();
-      sendJson(res, 200, faults[api]);
-      return;
-    }
-    if (
-      parts[0] === "apis" &&
-      parts.length === 3 &&
-      (parts[2] === "stop" || parts[2] === "start")
-    ) {
-      const api = parts[1];
-      if (!isApi(api)) return sendJson(res, 404, { error: `unknown api ${api}` });
-      if (method !== "POST") return sendJson(res, 405, { error: "use POST" });
-      req.resume();
+      return c.json(faults[api]);
+    })
+    .post("/apis/:api/:action{stop|start}", async (c) => {
+      const api = apiOf(c);
+      if (!api) return c.json({ error: `unknown api ${c.req.param("api")}` }, 404);
       const listener = get(api);
-      if (parts[2] === "stop") await listener.stop();
+      if (c.req.param("action") === "stop") await listener.stop();
       else await listener.start();
-      sendJson(res, 200, { api, listening: listener.listening, port: listener.port });
-      return;
+      return c.json({ api, listening: listener.listening, port: listener.port });
+    })
+    .get("/stats", (c) => c.json(stats()))
+    .post("/stats/reset", (c) => {
+      for (const api of GATEWAY_APIS) get(api).requests = 0;
+      return c.json(stats());
+    })
+    .all("/stats", notAllowed)
+    .all("/stats/reset", notAllowed)
+    .all("/faults/:api", notAllowed);
+  controlApp.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+  controlApp.onError((err, c) => c.json({ error: err.message }, 500));
+
+  try {
+    for (const api of GATEWAY_APIS) {
+      const listener = new ApiListener(
+        api,
+        faults[api],
+        create[api](faults[api]),
+        opts.ports?.[api] ?? 0,
+      );
+      listeners.set(api, listener);
+      await listener.start();
     }
-    if (path === "/stats" || path === "/stats/reset") {
-      req.resume();
-      const reset = path === "/stats/reset";
-      if (method !== (reset ? "POST" : "GET")) {
-        return sendJson(res, 405, { error: `use ${reset ? "POST" : "GET"}` });
-      }
-      if (reset) for (const api of GATEWAY_APIS) get(api).requests = 0;
-      sendJson(res, 200, stats());
-      return;
-    }
-    req.resume();
-    sendJson(res, 404, { error: `no route ${method} ${path}` });
+    const listener = getRequestListener(controlApp.fetch, { overrideGlobalObjects: false });
+    control = createServer((req, res) => void listener(req, res));
+    await listen(control, HOST, opts.ports?.control ?? 0);
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
   }
+  const controlPort = (control.address() as AddressInfo).port;
 
   const base = (api: GatewayApi) => `http://${HOST}:${get(api).port}`;
   const ps = opts.planetscale;

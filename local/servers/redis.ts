@@ -1,8 +1,14 @@
 /**
  * A real `redis-server` of the project's own: its own port, working directory and pid file, in
- * the foreground (`--daemonize no`) so it stays our child. No persistence (`--save ""`,
- * `--appendonly no`): local Redis data (rate-limit windows, event snapshots, the Kafka stand-in's
- * streams) is lost when the server stops. Layout of `dataDir`: `redis.pid`, `redis.log`.
+ * the foreground (`--daemonize no`) so it stays our child. Layout of `dataDir`: `redis.pid`,
+ * `redis.log`, and with `persist` the append-only file in `appendonlydir/`.
+ *
+ * Without `persist` (`npm test`) nothing is written to disk: the data (rate-limit windows, event
+ * snapshots, the Kafka stand-in's topics and committed offsets) is gone when the server stops.
+ * With it (`npm start`) every write goes to the append-only file (AOF, fsync once a second;
+ * no RDB snapshots), which the next start in the same folder loads before it answers PING: the
+ * topic and the consumer groups' offsets survive a stop, as on a broker. A crash (SIGKILL) may
+ * lose the last second of writes.
  */
 import { mkdirSync } from "node:fs";
 import { connect } from "node:net";
@@ -28,6 +34,8 @@ export interface StartRedisOptions {
   port?: number;
   binaries?: Binaries;
   readyTimeoutMs?: number;
+  /** Keep the data across restarts in an append-only file under `dataDir`. Default false. */
+  persist?: boolean;
 }
 
 const HOST = "127.0.0.1";
@@ -81,7 +89,9 @@ export async function startRedis(opts: StartRedisOptions): Promise<RedisServer> 
         daemonize: "no",
         supervised: "no",
         save: "",
-        appendonly: "no",
+        appendonly: opts.persist ? "yes" : "no",
+        appendfsync: "everysec",
+        appenddirname: "appendonlydir",
         logfile: "",
         "protected-mode": "yes",
       };

@@ -1,6 +1,8 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { html, raw } from "hono/html";
+import type { Context } from "hono";
 import type { HonoEnv } from "../hono-env.ts";
+import { problemResponse } from "../problems.ts";
+import { ANSWER_EXAMPLES, COMPONENT_EXAMPLES, PARAMETER_EXAMPLES } from "../schemas/examples.ts";
 
 type Document = ReturnType<OpenAPIHono<HonoEnv>["getOpenAPI31Document"]>;
 
@@ -14,7 +16,52 @@ export const OPENAPI_INFO = {
   },
 } as const;
 
-/** Serves the OpenAPI document and a self-contained reference page (no CDN: works offline). */
+/**
+ * The reference page's policy: scripts and styles of this origin only (Swagger UI's bundle and
+ * stylesheet, and public/docs/reference.js), images of this origin or inline SVG in its
+ * stylesheet, requests ("Try it out") to this origin only. No inline script, nothing framed.
+ */
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+const PAGE = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>${OPENAPI_INFO.info.title} API reference</title>
+    <link rel="icon" href="data:,">
+    <link rel="stylesheet" href="/docs/swagger-ui/swagger-ui.css">
+  </head>
+  <body>
+    <div id="reference"></div>
+    <noscript>The reference needs JavaScript; the document itself is <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</noscript>
+    <script src="/docs/swagger-ui/swagger-ui-bundle.js"></script>
+    <script src="/docs/reference.js"></script>
+  </body>
+</html>
+`;
+
+/** Types of the files under public/docs/ (a local `disk` service sends none). */
+const CONTENT_TYPES: Record<string, string> = {
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  png: "image/png",
+};
+
+/**
+ * Serves the OpenAPI document, and the API reference page (Swagger UI) with its files from
+ * Workers Static Assets (the ASSETS binding; locally a `disk` service, see local/worker.ts): no CDN.
+ */
 export function mountDocs(app: OpenAPIHono<HonoEnv>): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "userToken", {
     type: "http",
@@ -27,56 +74,113 @@ export function mountDocs(app: OpenAPIHono<HonoEnv>): void {
     scheme: "bearer",
     description: "The operator token (ADMIN_TOKEN).",
   });
-  app.doc31("/openapi.json", OPENAPI_INFO);
-  let page: string | undefined;
-  app.get("/docs", (c) => {
-    page ??= renderReference(app.getOpenAPI31Document(OPENAPI_INFO));
-    return c.html(page);
+  let document: Document | undefined;
+  app.get("/openapi.json", (c) => {
+    document ??= openApiDocument(app);
+    return c.json(document);
   });
+  app.get("/docs", (c) => {
+    c.header("Content-Security-Policy", DOCS_CSP);
+    c.header("Cache-Control", "public, max-age=300");
+    return c.html(PAGE);
+  });
+  app.get("/docs/*", asset);
 }
 
-const METHOD_ORDER = ["get", "post", "put", "patch", "delete"] as const;
+/** A file of public/docs/ through the ASSETS binding, with a type and a cache lifetime. */
+async function asset(c: Context<HonoEnv>): Promise<Response> {
+  const path = c.req.path;
+  const extension = /\.([a-z0-9]+)$/.exec(path)?.[1] ?? "";
+  const type = CONTENT_TYPES[extension];
+  const found =
+    type && !path.includes("..")
+      ? await c.env.ASSETS.fetch(new URL(path, c.req.url), { method: "GET" })
+      : undefined;
+  if (!found?.ok) {
+    await found?.body?.cancel();
+    return problemResponse("not-found", { detail: `No file ${path}.` });
+  }
+  // A fresh Response: the middleware adds headers, and a fetched answer's headers are immutable.
+  const res = new Response(found.body, { status: 200 });
+  res.headers.set("Content-Type", type as string);
+  res.headers.set("Cache-Control", "public, max-age=3600");
+  const etag = found.headers.get("ETag");
+  if (etag) res.headers.set("ETag", etag);
+  return res;
+}
 
-function renderReference(doc: Document): string {
-  const operations = Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
-    METHOD_ORDER.flatMap((method) => {
-      const op = item?.[method];
-      return op ? [{ path, method, op }] : [];
-    }),
-  );
-  const rows = operations.map(({ path, method, op }) => {
-    const auth = op.security?.length ? Object.keys(op.security[0] ?? {}).join(", ") : "anyone";
-    const responses = Object.entries(op.responses ?? {})
-      .map(
-        ([status, r]) =>
-          html`<li><code>${status}</code> ${"description" in r ? r.description : ""}</li>`,
-      )
-      .join("");
-    return html`<section>
-      <h2><span class="m ${method}">${method.toUpperCase()}</span> <code>${path}</code></h2>
-      <p><strong>${op.summary ?? ""}</strong> <em>(${auth})</em></p>
-      <p>${op.description ?? ""}</p>
-      <ul>${raw(responses)}</ul>
-    </section>`;
-  });
-  return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${doc.info.title} API reference</title>
-        <style>
-          body { font: 15px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
-          section { border-top: 1px solid #ddd; padding: .5rem 0; }
-          .m { display: inline-block; min-width: 4rem; font-size: .8em; padding: .1rem .4rem; border-radius: 4px; color: #fff; background: #555; }
-          .get { background: #2b7; } .post { background: #27c; }
-        </style>
-      </head>
-      <body>
-        <h1>${doc.info.title} <small>${doc.info.version}</small></h1>
-        <p>${doc.info.description ?? ""}</p>
-        <p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
-        ${rows}
-      </body>
-    </html>`.toString();
+// ─── examples ──────────────────────────────────────────────────────────────────────────────────
+
+interface Schema {
+  $ref?: string;
+  example?: unknown;
+  examples?: unknown[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+}
+interface Media {
+  schema?: Schema;
+  example?: unknown;
+  examples?: Record<string, unknown>;
+}
+interface Operation {
+  parameters?: { name: string; schema?: Schema; example?: unknown; examples?: unknown }[];
+  requestBody?: { content?: Record<string, Media> };
+  responses?: Record<string, { content?: Record<string, Media> }>;
+}
+interface Paths {
+  paths?: Record<string, Record<string, Operation | undefined>>;
+  components?: { schemas?: Record<string, Schema> };
+}
+
+const METHODS = ["get", "post", "put", "patch", "delete"] as const;
+
+/**
+ * The OpenAPI document with an example on every parameter, body and answer that has none of its
+ * own: the component's (src/schemas/examples.ts), the answer's, or one composed of its
+ * properties' examples.
+ */
+export function openApiDocument(app: OpenAPIHono<HonoEnv>): Document {
+  const doc = app.getOpenAPI31Document(OPENAPI_INFO);
+  const { paths = {}, components = {} } = doc as unknown as Paths;
+  const exampleOf = (schema: Schema | undefined, depth = 0): unknown => {
+    if (!schema || depth > 8) return undefined;
+    if (schema.$ref) {
+      const name = schema.$ref.replace("#/components/schemas/", "");
+      return COMPONENT_EXAMPLES[name] ?? exampleOf(components.schemas?.[name], depth + 1);
+    }
+    if (schema.example !== undefined) return schema.example;
+    if (schema.examples?.length) return schema.examples[0];
+    if (!schema.properties) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const [name, property] of Object.entries(schema.properties)) {
+      const value = exampleOf(property, depth + 1);
+      if (value !== undefined) out[name] = value;
+      else if (schema.required?.includes(name)) return undefined;
+    }
+    return out;
+  };
+  const exemplify = (content: Record<string, Media> | undefined, key: string) => {
+    for (const media of Object.values(content ?? {})) {
+      if (media.example !== undefined || media.examples !== undefined) continue;
+      const example = ANSWER_EXAMPLES[key] ?? exampleOf(media.schema);
+      if (example !== undefined) media.example = example;
+    }
+  };
+  for (const [path, item] of Object.entries(paths)) {
+    for (const method of METHODS) {
+      const op = item[method];
+      if (!op) continue;
+      const route = `${method.toUpperCase()} ${path}`;
+      for (const param of op.parameters ?? []) {
+        if (param.example !== undefined || param.examples !== undefined) continue;
+        if (exampleOf(param.schema) === undefined) param.example = PARAMETER_EXAMPLES[param.name];
+      }
+      exemplify(op.requestBody?.content, `${route} body`);
+      for (const [status, answer] of Object.entries(op.responses ?? {})) {
+        exemplify(answer.content, `${route} ${status}`);
+      }
+    }
+  }
+  return doc;
 }

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controlFetch } from "../../local/gateway/control-client.ts";
 import { noFaults } from "../../local/gateway/faults.ts";
 import { createPlanetscaleGateway } from "../../local/gateway/planetscale.ts";
+import { nodeHandler } from "../../local/gateway/server.ts";
 import { getStack } from "./stack.ts";
 
 const stack = getStack();
@@ -423,7 +424,7 @@ describe("abandoned sessions (own gateway instance, short idle timeout)", () => 
       faults: noFaults(),
       sessionIdleMs: 300,
     });
-    server = createServer((req, res) => gateway.handle(req, res));
+    server = createServer(nodeHandler(gateway).handle);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     ownUrl = `http://abandon:abandon-secret@127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
