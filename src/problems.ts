@@ -116,6 +116,9 @@ export interface ProblemOptions {
   extra?: Record<string, unknown>;
 }
 
+/** V8's (and so workerd's) knob for how many frames a new Error records. */
+const V8Error = Error as ErrorConstructor & { stackTraceLimit: number };
+
 /** The one error type of the service: thrown anywhere, written as problem+json by `onError`. */
 export class ProblemError extends HTTPException {
   readonly slug: ProblemSlug;
@@ -123,10 +126,10 @@ export class ProblemError extends HTTPException {
 
   constructor(slug: ProblemSlug, options: ProblemOptions = {}) {
     // An answer, not a fault: skip the stack trace, a measurable cost on every refused claim.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
+    const limit = V8Error.stackTraceLimit;
+    V8Error.stackTraceLimit = 0;
     super(PROBLEMS[slug].status, { message: options.detail ?? PROBLEMS[slug].title });
-    Error.stackTraceLimit = limit;
+    V8Error.stackTraceLimit = limit;
     this.slug = slug;
     this.options = options;
   }
