@@ -20,6 +20,8 @@ const workers = ({ sinks = true, bindings = {} as Record<string, string> } = {})
       bindings: {
         JWT_SECRET: "test-jwt-secret-0123456789abcdef-0123456789",
         ADMIN_TOKEN: "test-admin-token-0123456789",
+        // One log line per request would bury the test output (test/worker/request-log.test.ts).
+        REQUEST_LOG: "off",
         ...(stack && sinks
           ? {
               ...workerBindings(stack),

@@ -7,9 +7,11 @@ import { configFrom } from "./config.ts";
 import type { HonoEnv } from "./hono-env.ts";
 import { allowedMethods } from "./lib/allowed-methods.ts";
 import { cors } from "./middleware/cors.ts";
+import { observeRequests } from "./middleware/metrics.ts";
 import { limitPerAddress } from "./middleware/rate-limit.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { ProblemError, problemResponse } from "./problems.ts";
+import { admin } from "./routes/admin.ts";
 import { claims } from "./routes/claims.ts";
 import { mountDocs } from "./routes/docs.ts";
 import { events } from "./routes/events.ts";
@@ -23,6 +25,7 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
   const app = new OpenAPIHono<HonoEnv>();
 
   app.use(requestId());
+  app.use(observeRequests);
   app.use(securityHeaders);
   // Problem answers are built outside Hono's response helpers: they get the id here.
   app.use(
@@ -52,6 +55,7 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
   app.route("/", events);
   app.route("/", claims);
   app.route("/", me);
+  app.route("/", admin);
   app.get("/", (c) => c.json({ service: "coupon-edge", docs: "/docs", openapi: "/openapi.json" }));
   mountDocs(app);
 

@@ -1,0 +1,78 @@
+import { createMiddleware } from "hono/factory";
+import { matchedRoutes } from "hono/route";
+import type { HonoEnv } from "../hono-env.ts";
+import { metrics, type Sample } from "../lib/metrics.ts";
+import { ProblemError, type ProblemSlug } from "../problems.ts";
+import { logRequest } from "./request-log.ts";
+
+const EVENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Problems answered without a `ProblemError` (not-found routes, overloads, faults), by status. */
+const SLUG_BY_STATUS: Partial<Record<number, ProblemSlug>> = {
+  404: "not-found",
+  405: "method-not-allowed",
+  500: "internal",
+  503: "unavailable",
+};
+
+/**
+ * Records every request once it is answered: into this isolate's aggregate (`src/lib/metrics.ts`),
+ * into Workers Analytics Engine when the `METRICS` binding exists (fire and forget), and as one
+ * JSON log line (`./request-log.ts`). A few map updates, nothing awaited: the claim path pays
+ * microseconds.
+ */
+export const observeRequests = createMiddleware<HonoEnv>(async (c, next) => {
+  const started = performance.now();
+  await next();
+  const ms = performance.now() - started;
+  const status = c.res.status;
+  const route = routeOf(c);
+  const error = c.error;
+  const slug =
+    error instanceof ProblemError
+      ? error.slug
+      : status >= 400 && c.res.headers.get("Content-Type") === "application/problem+json"
+        ? (SLUG_BY_STATUS[status] ?? "")
+        : "";
+  const sample: Sample = {
+    method: c.req.method,
+    route,
+    status,
+    slug,
+    ms,
+    eventId: eventIdOf(c.req.path),
+  };
+  metrics.record(sample);
+  // Analytics Engine: one data point per request, queried with its SQL API (docs/runbook.md).
+  c.env.METRICS?.writeDataPoint({
+    indexes: [`${sample.method} ${route}`],
+    blobs: [sample.method, route, String(status), slug, sample.eventId],
+    doubles: [ms, status],
+  });
+  logRequest(c, sample);
+});
+
+/** The route that answered, written as in the OpenAPI document (`/v1/events/{id}`). */
+function routeOf(c: Parameters<typeof matchedRoutes>[0]): string {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) {
+    const r = routes[i];
+    if (r && r.method !== "ALL") return r.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");
+  }
+  return "unmatched";
+}
+
+/** `/v1/events/{id}/…` names its event; a coupon id ends with its event's id (`cpn_….<event>`). */
+export function eventIdOf(path: string): string {
+  let id = "";
+  if (path.startsWith("/v1/events/")) {
+    const end = path.indexOf("/", 11);
+    id = path.slice(11, end === -1 ? undefined : end);
+  } else if (path.startsWith("/v1/coupons/")) {
+    const end = path.indexOf("/", 12);
+    const coupon = path.slice(12, end === -1 ? undefined : end);
+    const dot = coupon.indexOf(".");
+    id = dot === -1 ? "" : coupon.slice(dot + 1);
+  }
+  return EVENT_ID.test(id) ? id : "";
+}

@@ -1,0 +1,223 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { metrics, type PrometheusFamily, WINDOW_MINUTES } from "../lib/metrics.ts";
+import { type OutboxTotals, readOutboxTotals } from "../lib/outbox-registry.ts";
+import { redisFor } from "../lib/redis.ts";
+import { newRouter } from "../lib/router.ts";
+import { requireOperator } from "../middleware/auth.ts";
+import { json, problem } from "../schemas/common.ts";
+import { withTimeout } from "../sinks/timeout.ts";
+
+const operator = [{ adminToken: [] }];
+const operatorProblems = {
+  400: problem("invalid-request"),
+  401: problem("unauthorized"),
+  403: problem("forbidden"),
+} as const;
+
+const PROMETHEUS_EXAMPLE = [
+  "# HELP coupon_http_requests_total Answers by route, status and problem slug since the isolate started.",
+  "# TYPE coupon_http_requests_total counter",
+  'coupon_http_requests_total{method="POST",route="/v1/events/{id}/claims",status="201",slug=""} 500',
+  'coupon_http_requests_total{method="POST",route="/v1/events/{id}/claims",status="409",slug="sold-out"} 2000',
+  "",
+].join("\n");
+
+const metricsText = createRoute({
+  method: "get",
+  path: "/v1/admin/metrics",
+  summary: "Metrics in the Prometheus text format",
+  description:
+    "This isolate's request counters and latency histograms since it started (per route, status and problem slug; per event), and every event's outbox and sinks as their objects last published them to Redis. In production each isolate answers for itself: the whole service is in Workers Analytics Engine (see docs/runbook.md).",
+  tags: ["operations"],
+  security: operator,
+  middleware: [requireOperator] as const,
+  responses: {
+    200: {
+      description: "Prometheus text exposition format 0.0.4",
+      content: {
+        "text/plain; version=0.0.4": {
+          schema: z.string().openapi({ example: PROMETHEUS_EXAMPLE }),
+        },
+      },
+    },
+    ...operatorProblems,
+  },
+});
+
+const Quantiles = {
+  count: z.number().int(),
+  rps: z.number().openapi({ description: "Answers per second over the window" }),
+  errorRate: z.number().openapi({ description: "5xx answers over all answers, 0..1" }),
+  byStatus: z.record(z.string(), z.number().int()),
+  bySlug: z.record(z.string(), z.number().int()),
+  p50Ms: z.number().nullable(),
+  p95Ms: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+};
+
+const ROUTE_EXAMPLE = {
+  count: 2500,
+  rps: 41.7,
+  errorRate: 0,
+  byStatus: { 201: 500, 409: 2000 },
+  bySlug: { "sold-out": 2000 },
+  p50Ms: 12.5,
+  p95Ms: 48.1,
+  p99Ms: 96.2,
+};
+
+const SINK_EXAMPLE = {
+  delivered: 500,
+  backlog: 0,
+  deadLetters: 0,
+  retryingEvents: 0,
+  lastErrorClass: null,
+};
+
+const SinkTotalsSchema = z.object({
+  delivered: z.number().int(),
+  backlog: z.number().int(),
+  deadLetters: z.number().int(),
+  retryingEvents: z.number().int(),
+  lastErrorClass: z.string().nullable(),
+});
+
+export const MetricsSummarySchema = z
+  .object({
+    at: z.string(),
+    windowSeconds: z.number(),
+    since: z.string().openapi({ description: "When this isolate started recording" }),
+    event: z.string().nullable(),
+    total: z.object(Quantiles),
+    routes: z.array(z.object({ method: z.string(), route: z.string(), ...Quantiles })),
+    outbox: z
+      .object({
+        events: z.number().int(),
+        pending: z.number().int(),
+        oldestAgeMs: z.number(),
+        deadLetters: z.number().int(),
+        sinks: z.record(z.string(), SinkTotalsSchema),
+      })
+      .nullable()
+      .openapi({ description: "Every event's outbox from Redis; null without Redis" }),
+  })
+  .openapi("MetricsSummary", {
+    example: {
+      at: "2026-09-12T14:05:00.000Z",
+      windowSeconds: 300,
+      since: "2026-09-12T13:00:00.000Z",
+      event: null,
+      total: ROUTE_EXAMPLE,
+      routes: [{ method: "POST", route: "/v1/events/{id}/claims", ...ROUTE_EXAMPLE }],
+      outbox: {
+        events: 1,
+        pending: 0,
+        oldestAgeMs: 0,
+        deadLetters: 0,
+        sinks: {
+          mysql: SINK_EXAMPLE,
+          kafka: SINK_EXAMPLE,
+        },
+      },
+    },
+  });
+
+export type MetricsSummary = z.infer<typeof MetricsSummarySchema>;
+
+const summary = createRoute({
+  method: "get",
+  path: "/v1/admin/metrics/summary",
+  summary: "The last minutes per route",
+  description: `Per route over the last \`minutes\` (1..${WINDOW_MINUTES}, default 5, the current minute included): answers, answers per second, error rate (5xx), answers by status and problem slug, p50/p95/p99 from fixed histogram buckets (interpolated). Plus every event's outbox from Redis.`,
+  tags: ["operations"],
+  security: operator,
+  middleware: [requireOperator] as const,
+  request: {
+    query: z.object({
+      minutes: z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(WINDOW_MINUTES)
+        .default(5)
+        .openapi({ example: 5 }),
+      event: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,64}$/)
+        .optional()
+        .openapi({ description: "Only the requests about this event", example: "back-to-school" }),
+    }),
+  },
+  responses: {
+    200: json(MetricsSummarySchema, "The last minutes"),
+    ...operatorProblems,
+  },
+});
+
+const OUTBOX_TIMEOUT_MS = 2_000;
+
+/** Every event's outbox as published to Redis; null without Redis or when it does not answer. */
+async function outboxTotals(env: object): Promise<OutboxTotals | null> {
+  const redis = redisFor(env);
+  if (!redis) return null;
+  return withTimeout(readOutboxTotals(redis, Date.now()), OUTBOX_TIMEOUT_MS, "outbox totals").catch(
+    () => null,
+  );
+}
+
+/** The outbox totals as Prometheus gauges. */
+export function outboxFamilies(outbox: OutboxTotals): PrometheusFamily[] {
+  const sinks = Object.entries(outbox.sinks);
+  const perSink = (pick: (s: OutboxTotals["sinks"][keyof OutboxTotals["sinks"]]) => number) =>
+    sinks.map(([sink, totals]) => ({ labels: { sink }, value: pick(totals) }));
+  return [
+    {
+      name: "coupon_outbox_pending",
+      help: "Outbox rows not yet delivered to every sink, all events.",
+      type: "gauge",
+      samples: [{ labels: {}, value: outbox.pending }],
+    },
+    {
+      name: "coupon_outbox_oldest_age_seconds",
+      help: "Age of the oldest undelivered outbox row, all events.",
+      type: "gauge",
+      samples: [{ labels: {}, value: outbox.oldestAgeMs / 1000 }],
+    },
+    {
+      name: "coupon_dead_letters",
+      help: "Records parked after too many refusals, all events.",
+      type: "gauge",
+      samples: [{ labels: {}, value: outbox.deadLetters }],
+    },
+    {
+      name: "coupon_sink_delivered",
+      help: "Records a sink has accepted, all events (as last published).",
+      type: "gauge",
+      samples: perSink((s) => s.delivered),
+    },
+    {
+      name: "coupon_sink_backlog",
+      help: "Records waiting for a sink, all events.",
+      type: "gauge",
+      samples: perSink((s) => s.backlog),
+    },
+    {
+      name: "coupon_sink_retrying_events",
+      help: "Events whose object reports the sink retrying.",
+      type: "gauge",
+      samples: perSink((s) => s.retryingEvents),
+    },
+  ];
+}
+
+export const admin = newRouter()
+  .openapi(metricsText, async (c) => {
+    const outbox = await outboxTotals(c.env);
+    const text = metrics.prometheus(outbox ? outboxFamilies(outbox) : []);
+    return c.text(text, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+  })
+  .openapi(summary, async (c) => {
+    const { minutes, event } = c.req.valid("query");
+    const outbox = await outboxTotals(c.env);
+    return c.json({ ...metrics.summary(minutes, Date.now(), event), outbox }, 200);
+  });
