@@ -1,4 +1,5 @@
 import { buildApp } from "./app.ts";
+import { evaluateAlerts } from "./lib/alerts-run.ts";
 
 export { CouponEvent } from "../durable-objects/coupon-event.ts";
 export { EventDirectory } from "../durable-objects/event-directory.ts";
@@ -7,4 +8,18 @@ const app = buildApp();
 
 export default {
   fetch: app.fetch,
+  /** The Cron Trigger (`[triggers]` in wrangler.toml): the alert rules, every minute. */
+  scheduled(controller, env, ctx) {
+    ctx.waitUntil(
+      evaluateAlerts(env, controller.scheduledTime).catch((err: unknown) => {
+        console.error(
+          JSON.stringify({
+            level: "error",
+            msg: "alert evaluation failed",
+            error: err instanceof Error ? err.name : "error",
+          }),
+        );
+      }),
+    );
+  },
 } satisfies ExportedHandler<Env>;

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { evaluateAlerts, openIncidents } from "../lib/alerts-run.ts";
 import { metrics, type PrometheusFamily, WINDOW_MINUTES } from "../lib/metrics.ts";
 import { type OutboxTotals, readOutboxTotals } from "../lib/outbox-registry.ts";
 import { redisFor } from "../lib/redis.ts";
@@ -210,6 +211,84 @@ export function outboxFamilies(outbox: OutboxTotals): PrometheusFamily[] {
   ];
 }
 
+const IncidentSchema = z.object({
+  rule: z.string().openapi({ example: "p95" }),
+  since: z.number().openapi({ description: "When it started firing (epoch ms)" }),
+  detail: z.string(),
+});
+
+const INCIDENT_EXAMPLE = {
+  rule: "p95",
+  since: 1_757_685_660_000,
+  detail: "POST /v1/events/{id}/claims p95 2.40 s (limit 2.00 s, last 120 s)",
+};
+
+const AlertsSchema = z
+  .object({
+    open: z.array(IncidentSchema),
+    thresholds: z.record(z.string(), z.union([z.number(), z.boolean()])),
+  })
+  .openapi("Alerts", {
+    example: {
+      open: [INCIDENT_EXAMPLE],
+      thresholds: { p95Ms: 2000, errorRatePct: 5, maxRps: 2000, webhook: true },
+    },
+  });
+
+const listAlerts = createRoute({
+  method: "get",
+  path: "/v1/admin/alerts",
+  summary: "Alerts firing now",
+  description:
+    "The incidents open now (posted as firing to ALERT_WEBHOOK_URL, not yet resolved) and the thresholds in force (docs/runbook.md).",
+  tags: ["operations"],
+  security: operator,
+  middleware: [requireOperator] as const,
+  responses: { 200: json(AlertsSchema, "Open incidents"), ...operatorProblems },
+});
+
+const EvaluationSchema = z
+  .object({
+    evaluated: z.boolean().openapi({ description: "false when another evaluation was running" }),
+    open: z.array(IncidentSchema),
+    posted: z.array(
+      z.object({
+        text: z.string(),
+        status: z.enum(["firing", "resolved"]),
+        rule: z.string(),
+        since: z.string(),
+        at: z.string(),
+      }),
+    ),
+  })
+  .openapi("AlertEvaluation", {
+    example: {
+      evaluated: true,
+      open: [INCIDENT_EXAMPLE],
+      posted: [
+        {
+          text: `:rotating_light: FIRING p95: ${INCIDENT_EXAMPLE.detail}`,
+          status: "firing",
+          rule: "p95",
+          since: "2026-09-12T14:01:00.000Z",
+          at: "2026-09-12T14:01:00.000Z",
+        },
+      ],
+    },
+  });
+
+const evaluateNow = createRoute({
+  method: "post",
+  path: "/v1/admin/alerts/evaluate",
+  summary: "Evaluate the alert rules now",
+  description:
+    "What the Cron Trigger does every minute, on the request aggregate of the isolate that answers (locally: all requests).",
+  tags: ["operations"],
+  security: operator,
+  middleware: [requireOperator] as const,
+  responses: { 200: json(EvaluationSchema, "This evaluation"), ...operatorProblems },
+});
+
 export const admin = newRouter()
   .openapi(metricsText, async (c) => {
     const outbox = await outboxTotals(c.env);
@@ -220,4 +299,12 @@ export const admin = newRouter()
     const { minutes, event } = c.req.valid("query");
     const outbox = await outboxTotals(c.env);
     return c.json({ ...metrics.summary(minutes, Date.now(), event), outbox }, 200);
-  });
+  })
+  .openapi(listAlerts, async (c) => {
+    const { webhookUrl, ...limits } = c.var.config.alerts;
+    return c.json(
+      { open: await openIncidents(c.env), thresholds: { ...limits, webhook: webhookUrl !== null } },
+      200,
+    );
+  })
+  .openapi(evaluateNow, async (c) => c.json(await evaluateAlerts(c.env), 200));
