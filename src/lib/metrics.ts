@@ -155,13 +155,18 @@ export class MetricsStore {
   private readonly events = new Map<string, Map<string, number>>();
   /** Ring of one-minute slots. */
   private readonly slots: (Slot | undefined)[] = new Array(WINDOW_MINUTES);
-  readonly startedAt: number;
+  /**
+   * When recording started: the first sample, unless given. (A Worker's clock reads 0 at module
+   * scope, where the shared aggregate is built.)
+   */
+  private startedAt: number | null;
 
-  constructor(now: number = Date.now()) {
-    this.startedAt = now;
+  constructor(now?: number) {
+    this.startedAt = now ?? null;
   }
 
   record(s: Sample, now: number = Date.now()): void {
+    this.startedAt ??= now;
     const routeKey = `${s.method} ${s.route}`;
     inc(this.requests, `${routeKey} ${s.status} ${s.slug}`);
     entry(this.latency, routeKey, () => new Histogram()).observe(s.ms);
@@ -209,7 +214,7 @@ export class MetricsStore {
     // The window is the span's full minutes, less what this isolate has not lived through.
     const windowMs = Math.max(
       1000,
-      Math.min(span * SLOT_MS - (SLOT_MS - (now % SLOT_MS)), now - this.startedAt),
+      Math.min(span * SLOT_MS - (SLOT_MS - (now % SLOT_MS)), now - (this.startedAt ?? now)),
     );
     const describe = (r: RouteSlot) => ({
       count: r.count,
@@ -235,7 +240,7 @@ export class MetricsStore {
     return {
       at: new Date(now).toISOString(),
       windowSeconds: round(windowMs / 1000, 3),
-      since: new Date(this.startedAt).toISOString(),
+      since: new Date(this.startedAt ?? now).toISOString(),
       event: eventId ?? null,
       total: describe(total),
       routes,
