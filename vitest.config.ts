@@ -87,7 +87,20 @@ export default defineConfig({
         },
       },
       {
-        plugins: [workers({ sinks: false })],
+        // No sink and no Redis configured. The drain tests here bring their own sinks (fakes
+        // through the object's testHooks), and with no Redis their failures never reach the
+        // /health totals the other projects read. A small drain policy keeps them short.
+        plugins: [
+          workers({
+            sinks: false,
+            bindings: {
+              SINK_BATCH_SIZE: "4",
+              SINK_MAX_ATTEMPTS: "3",
+              SINK_RETRY_BASE_MS: "100",
+              SINK_RETRY_MAX_MS: "400",
+            },
+          }),
+        ],
         test: {
           name: "worker-nosinks",
           include: ["test/worker-nosinks/**/*.test.ts"],

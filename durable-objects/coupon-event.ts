@@ -1,18 +1,29 @@
 import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
 import { configFrom } from "../src/config.ts";
 import { buildHoldersFilter, type HoldersFilter } from "../src/lib/holders-filter.ts";
 import { publishOutboxSummary } from "../src/lib/outbox-registry.ts";
 import { redisFor } from "../src/lib/redis.ts";
 import { publishSnapshot } from "../src/lib/snapshot-registry.ts";
-import { sinksFor } from "../src/sinks/index.ts";
+import { type Sinks, sinksFor } from "../src/sinks/index.ts";
+import { perSink } from "../src/sinks/registry.ts";
 import { withTimeout } from "../src/sinks/timeout.ts";
 import type { CouponRecord, SinkName } from "../src/sinks/types.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { newCouponId } from "./coupon-id.ts";
+import {
+  type CouponChange,
+  type Decision,
+  decideHold,
+  decideHoldLapse,
+  decideRedeem,
+  decideRestore,
+  type LifecycleRefusal,
+} from "./coupon-lifecycle.ts";
 import { eventDefinitionSchema, sameDefinition } from "./definition.ts";
 import { drainStep } from "./drain.ts";
 import { type EventDefinition, type LedgerCounters, type RefusalSlug, refuse } from "./ledger.ts";
-import { type DeadLetter, Outbox, SINK_NAMES } from "./outbox.ts";
+import { type DeadLetter, Outbox } from "./outbox.ts";
 import { SinkStatusStore } from "./sink-status.ts";
 import { migrate } from "./storage-schema.ts";
 import {
@@ -63,7 +74,11 @@ export class CouponEvent extends DurableObject<Env> {
   /** Where time comes from; tests replace it with a ManualClock. */
   clock: Clock = systemClock;
   /** Test seams (set through `runInDurableObject`); empty in production. */
-  testHooks: { afterDelivery?: () => Promise<void> } = {};
+  testHooks: {
+    afterDelivery?: () => Promise<void>;
+    /** Sinks that replace the configured ones by name (null disables one), e.g. failing on command. */
+    sinks?: Partial<Sinks>;
+  } = {};
   /** Claim calls that reached this object since it started (tests count what the edge sheds). */
   claimCalls = 0;
   #def: EventDefinition | null = null;
@@ -158,13 +173,17 @@ export class CouponEvent extends DurableObject<Env> {
       if (refusal) return { outcome: "refused", refusal };
 
       const row: CouponRow = {
-        coupon_id: newCouponId(),
+        coupon_id: newCouponId(def.id),
         user_id: userId,
         issued_at: now,
         expires_at: def.couponExpiresAt,
         status: "issued",
         redeemed_at: null,
         order_id: null,
+        held_order_id: null,
+        held_until: null,
+        restored_order_id: null,
+        version: 1,
       };
       this.ctx.storage.sql.exec(
         "INSERT INTO claims (user_id, coupon_id, issued_at, expires_at) VALUES (?, ?, ?, ?)",
@@ -200,6 +219,70 @@ export class CouponEvent extends DurableObject<Env> {
     return answer;
   }
 
+  /** The owner's coupon; null when unknown or another user's (both are a 404 to the caller). */
+  coupon(couponId: string, userId: string): CouponView | null {
+    if (!this.#def) return null;
+    const row = this.#couponRow(couponId);
+    return row && row.user_id === userId ? couponView(this.#def.id, row, this.clock.now()) : null;
+  }
+
+  /**
+   * Redeems the owner's coupon for an order. `idempotencyKey` is scoped to the caller and the
+   * coupon: the same key with the same order answers the same coupon again; with another order
+   * it is refused. The decision, the row, the key and the outbox record: one transaction.
+   */
+  redeem(input: {
+    couponId: string;
+    userId: string;
+    orderId: string;
+    idempotencyKey: string;
+  }): LifecycleAnswer {
+    const { couponId, userId, orderId, idempotencyKey } = redeemInput.parse(input);
+    return this.#change(couponId, userId, (row, now) => {
+      const used = this.ctx.storage.sql
+        .exec<{ order_id: string }>(
+          "SELECT order_id FROM idempotency WHERE user_id = ? AND coupon_id = ? AND key = ?",
+          userId,
+          couponId,
+          idempotencyKey,
+        )
+        .toArray()[0];
+      if (used && used.order_id !== orderId)
+        return { kind: "refused", slug: "idempotency-key-reused" };
+      const decision = decideRedeem(row, orderId, now);
+      if (decision.kind !== "refused" && !used) {
+        this.ctx.storage.sql.exec(
+          "INSERT INTO idempotency (user_id, coupon_id, key, order_id, created_at) VALUES (?, ?, ?, ?, ?)",
+          userId,
+          couponId,
+          idempotencyKey,
+          orderId,
+          now,
+        );
+      }
+      return decision;
+    });
+  }
+
+  /** Reserves the owner's coupon for one order while its payment runs; lapses by itself. */
+  hold(input: {
+    couponId: string;
+    userId: string;
+    orderId: string;
+    ttlSeconds: number;
+  }): LifecycleAnswer {
+    const { couponId, userId, orderId, ttlSeconds } = holdInput.parse(input);
+    return this.#change(couponId, userId, (row, now) =>
+      decideHold(row, orderId, ttlSeconds * 1000, now),
+    );
+  }
+
+  /** Operator: the order was cancelled, the coupon is usable again. */
+  restore(input: { couponId: string; orderId: string }): LifecycleAnswer {
+    const { couponId, orderId } = restoreInput.parse(input);
+    return this.#change(couponId, null, (row) => decideRestore(row, orderId));
+  }
+
   /** Refusals an isolate answered for this event without calling it: they count in stats. */
   countRefusals(counts: Partial<Record<RefusalSlug, number>>): void {
     for (const [slug, n] of Object.entries(counts)) {
@@ -226,15 +309,14 @@ export class CouponEvent extends DurableObject<Env> {
     }
     for (const [slug, n] of this.#pendingRejections) rejected[slug] = (rejected[slug] ?? 0) + n;
     const outbox = this.#outbox.pending();
-    const sinks = {} as Record<SinkName, SinkView>;
-    for (const sink of SINK_NAMES) sinks[sink] = this.#sinkView(sink, now);
+    const sinks = perSink((sink) => this.#sinkView(sink, now));
     return {
       event: this.#view(this.#def, now),
       claims: { issued: this.#counters.issued, rejected },
       outbox: {
         pending: outbox.pending,
         oldestAgeMs: ageMs(outbox.oldestCreatedAt, now),
-        deadLetters: sinks.mysql.deadLetters + sinks.kafka.deadLetters,
+        deadLetters: Object.values(sinks).reduce((n, sink) => n + sink.deadLetters, 0),
       },
       sinks,
     };
@@ -261,15 +343,17 @@ export class CouponEvent extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const def = this.#def;
     let next: number | null;
+    this.#releaseLapsedHolds();
     try {
       next = def
         ? await drainStep({
             outbox: this.#outbox,
             status: this.#sinkStatus,
-            sinks: sinksFor(this.env),
+            sinks: this.#sinks(),
             event: def,
             policy: configFrom(this.env).sinks.drain,
             transaction: (fn) => this.ctx.storage.transactionSync(fn),
+            clock: this.clock,
             afterDelivery: this.testHooks.afterDelivery,
           })
         : null;
@@ -281,6 +365,8 @@ export class CouponEvent extends DurableObject<Env> {
     }
     // Not awaited: a slow or absent Redis must never slow the drain.
     this.#publishSummary(next === null);
+    const holdLapse = this.#nextHoldLapse();
+    if (holdLapse !== null) next = next === null ? holdLapse : Math.min(next, holdLapse);
     this.#drainAt = next;
     if (next === null) return;
     try {
@@ -330,16 +416,18 @@ export class CouponEvent extends DurableObject<Env> {
     );
   }
 
+  /** The alarm within DRAIN_DELAY_MS (sooner than one set for a hold's end, if need be). */
   #scheduleDrain(): void {
-    if (this.#drainAt !== null) return;
-    this.#drainAt = Date.now() + DRAIN_DELAY_MS;
-    void this.ctx.storage.setAlarm(this.#drainAt);
+    const at = Date.now() + DRAIN_DELAY_MS;
+    if (this.#drainAt !== null && this.#drainAt <= at) return;
+    this.#drainAt = at;
+    void this.ctx.storage.setAlarm(at);
   }
 
   #sinkView(sink: SinkName, now: number): SinkView {
     const status = this.#sinkStatus.get(sink);
     const backlog = this.#outbox.backlog(sink);
-    const enabled = sinksFor(this.env)[sink] !== null;
+    const enabled = this.#sinks()[sink] !== null;
     return {
       state: !enabled
         ? "disabled"
@@ -356,7 +444,13 @@ export class CouponEvent extends DurableObject<Env> {
   }
 
   #hasRetries(sink: SinkName): boolean {
-    return (this.#outbox.nextDue(sink) ?? 0) > Date.now();
+    return (this.#outbox.nextDue(sink) ?? 0) > this.clock.now();
+  }
+
+  /** The configured sinks, or a test's replacements for some of them. */
+  #sinks(): Sinks {
+    const replaced = this.testHooks.sinks;
+    return replaced ? { ...sinksFor(this.env), ...replaced } : sinksFor(this.env);
   }
 
   #load(): void {
@@ -377,11 +471,99 @@ export class CouponEvent extends DurableObject<Env> {
 
   #claimRow(userId: string): CouponRow | undefined {
     return this.ctx.storage.sql
-      .exec<CouponRow>(
-        "SELECT coupon_id, user_id, issued_at, expires_at, status, redeemed_at, order_id FROM claims WHERE user_id = ?",
-        userId,
-      )
+      .exec<CouponRow>(`SELECT ${COUPON_COLUMNS} FROM claims WHERE user_id = ?`, userId)
       .toArray()[0];
+  }
+
+  #couponRow(couponId: string): CouponRow | undefined {
+    return this.ctx.storage.sql
+      .exec<CouponRow>(`SELECT ${COUPON_COLUMNS} FROM claims WHERE coupon_id = ?`, couponId)
+      .toArray()[0];
+  }
+
+  /** Decides and applies one change of a coupon (`owner` null: an operator's change). */
+  #change(
+    couponId: string,
+    owner: string | null,
+    decide: (
+      row: CouponRow,
+      now: number,
+    ) => Decision | { kind: "refused"; slug: "idempotency-key-reused" },
+  ): LifecycleAnswer {
+    const def = this.#def;
+    if (!def) return { outcome: "unknown-event" };
+    const now = this.clock.now();
+    const answer = this.ctx.storage.transactionSync((): LifecycleAnswer => {
+      const row = this.#couponRow(couponId);
+      if (!row || (owner !== null && row.user_id !== owner)) {
+        return { outcome: "refused", slug: "not-found" };
+      }
+      const decision = decide(row, now);
+      if (decision.kind === "refused") return { outcome: "refused", slug: decision.slug };
+      if (decision.kind === "same") return { outcome: "ok", coupon: couponView(def.id, row, now) };
+      return { outcome: "ok", coupon: this.#apply(def, row, decision.change, now) };
+    });
+    this.#scheduleDrain();
+    this.#scheduleHoldLapse();
+    return answer;
+  }
+
+  /** Writes a change to the row and its record to the outbox (inside the caller's transaction). */
+  #apply(def: EventDefinition, row: CouponRow, change: CouponChange, now: number): CouponView {
+    const next: CouponRow = { ...row, ...change, version: row.version + 1 };
+    this.ctx.storage.sql.exec(
+      `UPDATE claims SET status = ?, redeemed_at = ?, order_id = ?, held_order_id = ?,
+         held_until = ?, restored_order_id = ?, version = ? WHERE coupon_id = ?`,
+      next.status,
+      next.redeemed_at,
+      next.order_id,
+      next.held_order_id,
+      next.held_until,
+      next.restored_order_id,
+      next.version,
+      row.coupon_id,
+    );
+    const coupon = couponView(def.id, next, now);
+    const record: CouponRecord = { type: change.type, schemaVersion: 1, coupon, at: iso(now) };
+    this.#outbox.add(coupon.id, next.version, record, now);
+    return coupon;
+  }
+
+  /** Releases every hold whose time is up, each with its record (the alarm calls it). */
+  #releaseLapsedHolds(): void {
+    const def = this.#def;
+    if (!def) return;
+    const now = this.clock.now();
+    this.ctx.storage.transactionSync(() => {
+      const lapsed = this.ctx.storage.sql
+        .exec<CouponRow>(
+          `SELECT ${COUPON_COLUMNS} FROM claims WHERE held_until IS NOT NULL AND held_until <= ?`,
+          now,
+        )
+        .toArray();
+      for (const row of lapsed) {
+        const decision = decideHoldLapse(row, now);
+        if (decision.kind === "change") this.#apply(def, row, decision.change, now);
+      }
+    });
+  }
+
+  /** When the next hold lapses, in real time (the clock may be a test's), or null. */
+  #nextHoldLapse(): number | null {
+    const at = this.ctx.storage.sql
+      .exec<{ at: number | null }>(
+        "SELECT MIN(held_until) AS at FROM claims WHERE held_until IS NOT NULL",
+      )
+      .one().at;
+    return at === null ? null : Date.now() + Math.max(0, at - this.clock.now());
+  }
+
+  /** Makes sure the alarm comes no later than the next hold's end. */
+  #scheduleHoldLapse(): void {
+    const at = this.#nextHoldLapse();
+    if (at === null || (this.#drainAt !== null && this.#drainAt <= at)) return;
+    this.#drainAt = at;
+    void this.ctx.storage.setAlarm(at);
   }
 
   #countRejection(slug: RefusalSlug, n = 1): void {
@@ -485,3 +667,29 @@ function assertUserId(userId: string): void {
     throw new TypeError("userId must be a well-formed string of 1..128 characters");
   }
 }
+
+const COUPON_COLUMNS =
+  "coupon_id, user_id, issued_at, expires_at, status, redeemed_at, order_id, held_order_id, held_until, restored_order_id, version";
+
+/** What a redeem, hold or restore answers over RPC. */
+export type LifecycleAnswer =
+  | { outcome: "ok"; coupon: CouponView }
+  | { outcome: "refused"; slug: LifecycleRefusal | "idempotency-key-reused" }
+  | { outcome: "unknown-event" };
+
+// RPC is a boundary too: the Worker validated these, the object checks them again.
+const orderId = z.string().min(1).max(128);
+const couponId = z.string().min(1).max(128);
+const redeemInput = z.object({
+  couponId,
+  userId: z.string().min(1).max(128),
+  orderId,
+  idempotencyKey: z.string().min(1).max(255),
+});
+const holdInput = z.object({
+  couponId,
+  userId: z.string().min(1).max(128),
+  orderId,
+  ttlSeconds: z.number().int().min(1).max(3600),
+});
+const restoreInput = z.object({ couponId, orderId });

@@ -1,10 +1,12 @@
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /**
- * An opaque, unguessable coupon id: `cpn_` + 22 base62 characters from the platform CSPRNG
- * (about 131 bits), so ids leak neither order, count nor event.
+ * An unguessable coupon id that routes itself: `cpn_` + 22 base62 characters from the platform
+ * CSPRNG (about 131 bits), `.`, and the event's id, so the Worker finds the event's object from
+ * the id alone. Guessing one means guessing the 131 bits; the event id is public anyway. Ids of
+ * the first format (no `.<event>` suffix) are still understood (their event is looked up).
  */
-export function newCouponId(): string {
+export function newCouponId(eventId: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(22));
   let id = "cpn_";
   for (const byte of bytes) {
@@ -12,5 +14,15 @@ export function newCouponId(): string {
     // symbol out of 62 costs < 0.1 bit of the 131, so plain modulo is kept for speed.
     id += ALPHABET[byte % 62];
   }
-  return id;
+  return `${id}.${eventId}`;
+}
+
+const ROUTED = /^cpn_[0-9A-Za-z]{22}\.([A-Za-z0-9_-]{1,64})$/;
+const LEGACY = /^cpn_[0-9A-Za-z]{22}$/;
+
+/** The event a coupon id names; "legacy" for an id of the first format; null when malformed. */
+export function eventOfCoupon(couponId: string): string | "legacy" | null {
+  const routed = ROUTED.exec(couponId);
+  if (routed?.[1]) return routed[1];
+  return LEGACY.test(couponId) ? "legacy" : null;
 }

@@ -1,8 +1,10 @@
 import type { Sinks } from "../src/sinks/index.ts";
-import type { DeliveryReport, SinkName } from "../src/sinks/types.ts";
+import { SINK_NAMES } from "../src/sinks/registry.ts";
+import type { DeliveryReport, Sink, SinkName } from "../src/sinks/types.ts";
 import { backoffMs } from "./backoff.ts";
+import type { Clock } from "./clock.ts";
 import type { EventDefinition } from "./ledger.ts";
-import { type Outbox, SINK_NAMES } from "./outbox.ts";
+import type { Outbox } from "./outbox.ts";
 import type { SinkStatusStore } from "./sink-status.ts";
 
 export interface DrainPolicy {
@@ -18,9 +20,12 @@ export interface DrainPolicy {
 export interface DrainContext {
   outbox: Outbox;
   status: SinkStatusStore;
+  /** Each registered sink, null where it is disabled. */
   sinks: Sinks;
   event: EventDefinition;
   policy: DrainPolicy;
+  /** Every time the drain reads or stores (retry times, backoff, the step budget) is this clock's. */
+  clock: Clock;
   /** Runs every storage update of one drain step atomically (no await inside). */
   transaction: (fn: () => void) => void;
   /** Test seam: runs after a sink answered and before the outbox records it. */
@@ -30,27 +35,35 @@ export interface DrainContext {
 type Outcome = { ok: true; report: DeliveryReport } | { ok: false; error: unknown };
 
 /**
- * One drain step: each sink works through its due batches on its own, concurrently, so a slow or
- * failing sink holds back nothing of the other's. Each batch's outcome is recorded in a
- * transaction as soon as it is known. Returns when the next step is due (epoch ms), or null when
- * nothing is left. Never throws for a sink failure: that only moves the sink's retry time.
+ * One drain step: each enabled sink works through its due batches on its own, concurrently, so a
+ * slow or failing sink holds back nothing of the others'. Each batch's outcome is recorded in a
+ * transaction as soon as it is known. Returns when the next step is due (the clock's epoch ms),
+ * or null when nothing is left. Never throws for a sink failure: that only moves the sink's retry
+ * time.
  */
 export async function drainStep(ctx: DrainContext): Promise<number | null> {
-  const deadline = Date.now() + ctx.policy.stepBudgetMs;
-  await Promise.all(SINK_NAMES.map((sink) => drainSink(ctx, sink, deadline)));
-  // Rows every configured sink has are done (all of them when no sink is configured).
-  ctx.transaction(() =>
-    ctx.outbox.prune({ mysql: ctx.sinks.mysql !== null, kafka: ctx.sinks.kafka !== null }),
+  const deadline = ctx.clock.now() + ctx.policy.stepBudgetMs;
+  const enabled = SINK_NAMES.filter((sink) => ctx.sinks[sink] !== null);
+  // The seqs this step delivered or parked: the only rows that can have become prunable.
+  const touched: number[] = [];
+  await Promise.all(
+    enabled.map((sink) => drainSink(ctx, sink, ctx.sinks[sink] as Sink, deadline, touched)),
   );
-  return nextStepAt(ctx, Date.now());
+  // Rows every enabled sink has are done (all of them when no sink is enabled).
+  ctx.transaction(() => ctx.outbox.prune(enabled, touched));
+  return nextStepAt(ctx, enabled, ctx.clock.now());
 }
 
 /** Delivers `sink`'s due batches while they come full, until it fails or time is up. */
-async function drainSink(ctx: DrainContext, sink: SinkName, deadline: number): Promise<void> {
-  const target = ctx.sinks[sink];
-  if (!target) return;
-  while (Date.now() < deadline) {
-    const now = Date.now();
+async function drainSink(
+  ctx: DrainContext,
+  sink: SinkName,
+  target: Sink,
+  deadline: number,
+  touched: number[],
+): Promise<void> {
+  while (ctx.clock.now() < deadline) {
+    const now = ctx.clock.now();
     if (ctx.status.get(sink).retryAt > now) return;
     // Read whole before any await: claims keep appending while this batch is in flight.
     const batch = ctx.outbox.due(sink, now, ctx.policy.batchSize);
@@ -60,16 +73,18 @@ async function drainSink(ctx: DrainContext, sink: SinkName, deadline: number): P
       (error: unknown) => ({ ok: false, error }),
     );
     await ctx.afterDelivery?.();
-    record(ctx, sink, outcome);
+    touched.push(...record(ctx, sink, outcome));
     // After a partial batch, let rows gather until the next alarm: fewer, fuller requests.
     if (!outcome.ok || batch.length < ctx.policy.batchSize) return;
   }
 }
 
-function record(ctx: DrainContext, sink: SinkName, outcome: Outcome): void {
-  const done = Date.now();
+/** Stores a batch's outcome; returns the seqs the sink no longer owes. */
+function record(ctx: DrainContext, sink: SinkName, outcome: Outcome): number[] {
+  const done = ctx.clock.now();
   const { retryBaseMs, retryMaxMs, maxAttempts } = ctx.policy;
   const later = (failures: number) => done + backoffMs(failures, retryBaseMs, retryMaxMs);
+  let settled: number[] = [];
   ctx.transaction(() => {
     if (!outcome.ok) {
       ctx.status.failed(sink, errorText(outcome.error), later);
@@ -77,16 +92,21 @@ function record(ctx: DrainContext, sink: SinkName, outcome: Outcome): void {
     }
     const { delivered, rejected } = outcome.report;
     ctx.outbox.markDelivered(sink, delivered);
-    ctx.outbox.markRejected(sink, rejected, { now: done, maxAttempts, retryAt: later });
+    const parked = ctx.outbox.markRejected(sink, rejected, {
+      now: done,
+      maxAttempts,
+      retryAt: later,
+    });
     ctx.status.succeeded(sink, delivered.length, done, rejected[0]?.error ?? null);
+    settled = [...delivered, ...parked];
   });
+  return settled;
 }
 
-/** The earliest time a sink with pending rows may be tried again (never in the past). */
-function nextStepAt(ctx: DrainContext, now: number): number | null {
+/** The earliest time an enabled sink that owes rows may be tried again (never in the past). */
+function nextStepAt(ctx: DrainContext, enabled: readonly SinkName[], now: number): number | null {
   let next: number | null = null;
-  for (const sink of SINK_NAMES) {
-    if (!ctx.sinks[sink]) continue;
+  for (const sink of enabled) {
     const due = ctx.outbox.nextDue(sink);
     if (due === null) continue;
     const at = Math.max(due, ctx.status.get(sink).retryAt, now);

@@ -2,7 +2,7 @@
  * The object's SQLite schema, applied in order and recorded in `_schema`, so that an object
  * created by an older deploy upgrades itself on its next start.
  */
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE event (
      singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
      definition TEXT NOT NULL,
@@ -58,14 +58,50 @@ const MIGRATIONS: string[] = [
    );`,
   // Pause and resume count into the event's snapshot version (issued + pause changes).
   "ALTER TABLE event ADD COLUMN pause_changes INTEGER NOT NULL DEFAULT 0",
+  // A coupon's life after issue: holds during payment, restores, idempotent redeems.
+  `ALTER TABLE claims ADD COLUMN held_order_id TEXT;
+   ALTER TABLE claims ADD COLUMN held_until INTEGER;
+   ALTER TABLE claims ADD COLUMN restored_order_id TEXT;
+   CREATE INDEX claims_held_until ON claims (held_until) WHERE held_until IS NOT NULL;
+   CREATE TABLE idempotency (
+     user_id TEXT NOT NULL,
+     coupon_id TEXT NOT NULL,
+     key TEXT NOT NULL,
+     order_id TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (user_id, coupon_id, key)
+   );`,
+  // Sinks as data: a record's delivery state per sink is a row while that sink owes it (deleted
+  // once delivered or dead-lettered), instead of three columns per sink in `outbox`. Pending
+  // per-sink state moves over as it is; the old columns go.
+  `CREATE TABLE outbox_delivery (
+     sink TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     retry_at INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (sink, seq)
+   ) WITHOUT ROWID;
+   CREATE INDEX outbox_delivery_refused ON outbox_delivery (sink, retry_at) WHERE retry_at > 0;
+   INSERT INTO outbox_delivery (sink, seq, attempts, retry_at)
+     SELECT 'mysql', seq, mysql_attempts, mysql_retry_at FROM outbox WHERE mysql_state = 0
+     UNION ALL
+     SELECT 'kafka', seq, kafka_attempts, kafka_retry_at FROM outbox WHERE kafka_state = 0;
+   DELETE FROM outbox WHERE mysql_state <> 0 AND kafka_state <> 0;
+   ALTER TABLE outbox DROP COLUMN mysql_state;
+   ALTER TABLE outbox DROP COLUMN mysql_attempts;
+   ALTER TABLE outbox DROP COLUMN mysql_retry_at;
+   ALTER TABLE outbox DROP COLUMN kafka_state;
+   ALTER TABLE outbox DROP COLUMN kafka_attempts;
+   ALTER TABLE outbox DROP COLUMN kafka_retry_at;`,
 ];
 
-export function migrate(sql: SqlStorage): void {
+/** Applies the migrations not applied yet, up to `target` (all of them; tests stop earlier). */
+export function migrate(sql: SqlStorage, target = MIGRATIONS.length): void {
   sql.exec("CREATE TABLE IF NOT EXISTS _schema (version INTEGER NOT NULL)");
   const row = sql.exec<{ version: number }>("SELECT version FROM _schema").toArray()[0];
   let version = row?.version ?? 0;
   if (!row) sql.exec("INSERT INTO _schema (version) VALUES (0)");
-  for (; version < MIGRATIONS.length; version++) {
+  for (; version < target; version++) {
     sql.exec(MIGRATIONS[version] as string);
     sql.exec("UPDATE _schema SET version = ?", version + 1);
   }

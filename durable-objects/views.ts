@@ -1,4 +1,5 @@
 import type { HoldersFilter } from "../src/lib/holders-filter.ts";
+import type { SinkName } from "../src/sinks/registry.ts";
 import type { EventDefinition, EventState, LedgerCounters, Refusal } from "./ledger.ts";
 import { nextWaveAt, releasedAt, stateOf } from "./ledger.ts";
 
@@ -30,6 +31,8 @@ export interface CouponView {
   expiresAt: string | null;
   redeemedAt: string | null;
   orderId: string | null;
+  /** The checkout hold in force, if any (beyond the contract: a field it allows adding). */
+  hold: { orderId: string; expiresAt: string } | null;
 }
 
 export type SinkState = "ok" | "retrying" | "disabled";
@@ -49,7 +52,8 @@ export interface StatsView {
   event: EventView;
   claims: { issued: number; rejected: Record<string, number> };
   outbox: { pending: number; oldestAgeMs: number; deadLetters: number };
-  sinks: { mysql: SinkView; kafka: SinkView };
+  /** One entry per registered sink (src/sinks/registry.ts). */
+  sinks: Record<SinkName, SinkView>;
 }
 
 /**
@@ -112,18 +116,29 @@ export type CouponRow = {
   status: string;
   redeemed_at: number | null;
   order_id: string | null;
+  held_order_id: string | null;
+  held_until: number | null;
+  restored_order_id: string | null;
+  /** Grows by one with every change: the sinks never move a coupon backwards. */
+  version: number;
 };
 
 export function couponView(eventId: string, row: CouponRow, now: number): CouponView {
-  const expired = row.status === "issued" && row.expires_at !== null && row.expires_at <= now;
+  const redeemed = row.status === "redeemed";
+  const expired = !redeemed && row.expires_at !== null && row.expires_at <= now;
+  const held = !redeemed && !expired && row.held_order_id !== null && (row.held_until ?? 0) > now;
   return {
     id: row.coupon_id,
     eventId,
     userId: row.user_id,
-    status: expired ? "expired" : row.status === "redeemed" ? "redeemed" : "issued",
+    status: expired ? "expired" : redeemed ? "redeemed" : "issued",
     issuedAt: iso(row.issued_at),
     expiresAt: isoOrNull(row.expires_at),
     redeemedAt: isoOrNull(row.redeemed_at),
     orderId: row.order_id,
+    hold:
+      held && row.held_order_id !== null && row.held_until !== null
+        ? { orderId: row.held_order_id, expiresAt: iso(row.held_until) }
+        : null,
   };
 }

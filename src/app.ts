@@ -13,6 +13,7 @@ import { securityHeaders } from "./middleware/security-headers.ts";
 import { ProblemError, problemResponse } from "./problems.ts";
 import { admin } from "./routes/admin.ts";
 import { claims } from "./routes/claims.ts";
+import { coupons } from "./routes/coupons.ts";
 import { mountDocs } from "./routes/docs.ts";
 import { events } from "./routes/events.ts";
 import { me } from "./routes/me.ts";
@@ -55,6 +56,7 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
   app.route("/", events);
   app.route("/", claims);
   app.route("/", me);
+  app.route("/", coupons);
   app.route("/", admin);
   app.get("/", (c) => c.json({ service: "coupon-edge", docs: "/docs", openapi: "/openapi.json" }));
   mountDocs(app);

@@ -1,6 +1,6 @@
-import { sql } from "drizzle-orm";
-import { configFrom, type SinkConfig } from "../config.ts";
-import { databaseFor } from "../db/client.ts";
+import { configFrom } from "../config.ts";
+import { sinksFor } from "../sinks/index.ts";
+import { SINK_NAMES, type SinkName } from "../sinks/registry.ts";
 import { withTimeout } from "../sinks/timeout.ts";
 import { type ErrorClass, errorClass } from "./error-class.ts";
 import { type OutboxTotals, readOutboxTotals } from "./outbox-registry.ts";
@@ -8,14 +8,17 @@ import { redisFor } from "./redis.ts";
 
 export type DependencyState = "ok" | "retrying" | "disabled";
 
+/** What `/health` probes: every registered sink, then Redis. */
+export type Dependency = SinkName | "redis";
+
 export interface Health {
   status: "ok" | "degraded";
-  sinks: { mysql: DependencyState; kafka: DependencyState; redis: DependencyState };
+  sinks: Record<Dependency, DependencyState>;
   /**
    * Why a dependency is not ok, as a coarse class only: this endpoint is public, and raw error
    * text can quote SQL, commands or user ids (that stays on `GET /v1/events/{id}/stats`).
    */
-  errors: Partial<Record<"mysql" | "kafka" | "redis", ErrorClass>>;
+  errors: Partial<Record<Dependency, ErrorClass>>;
   /** Every event's outbox, as their objects last published it (null without Redis). */
   outbox: OutboxTotals | null;
 }
@@ -27,11 +30,12 @@ const CACHE_MS = 2_000;
 let cached: { at: number; env: object; health: Promise<Health> } | null = null;
 
 /**
- * Probes each configured dependency (MySQL `SELECT 1`, Kafka's topic list, Redis `PING`) and adds
- * up the outbox summaries the events' objects publish to Redis (backlog, oldest pending row, dead
- * letters, delivered counts, class of the last error per sink). A dependency that fails is
- * `retrying`: the outbox keeps claims safe and drains when it is back. Public, so errors are
- * reported by class only; per-event detail and error text: `/v1/events/{id}/stats` (operator).
+ * Probes each configured dependency (each sink's own `probe`, e.g. MySQL `SELECT 1` or Kafka's
+ * topic list, and Redis `PING`) and adds up the outbox summaries the events' objects publish to
+ * Redis (backlog, oldest pending row, dead letters, delivered counts, class of the last error per
+ * sink). A dependency that fails is `retrying`: the outbox keeps claims safe and drains when it
+ * is back. Public, so errors are reported by class only; per-event detail and error text:
+ * `/v1/events/{id}/stats` (operator).
  */
 export function health(env: object): Promise<Health> {
   const now = Date.now();
@@ -42,55 +46,45 @@ export function health(env: object): Promise<Health> {
 }
 
 async function probeAll(env: object): Promise<Health> {
-  const config = configFrom(env).sinks;
+  configFrom(env); // an invalid configuration fails here, as every route does
   const errors: Health["errors"] = {};
   const probe = async (
-    name: keyof Health["errors"],
-    enabled: boolean,
-    check: () => Promise<unknown>,
-  ) => {
-    if (!enabled) return "disabled" as const;
+    name: Dependency,
+    check: (() => Promise<unknown>) | null,
+  ): Promise<DependencyState> => {
+    if (!check) return "disabled";
     try {
       await withTimeout(check(), PROBE_TIMEOUT_MS, name);
-      return "ok" as const;
+      return "ok";
     } catch (err) {
       errors[name] = errorClass(err);
-      return "retrying" as const;
+      return "retrying";
     }
   };
+  const sinks = sinksFor(env);
   const redis = redisFor(env);
-  const [mysql, kafka, redisState, outbox] = await Promise.all([
-    probe(
-      "mysql",
-      config.mysql !== null,
-      () => databaseFor(env)?.execute(sql`SELECT 1`) ?? Promise.resolve(),
+  const [sinkStates, redisState, outbox] = await Promise.all([
+    Promise.all(
+      SINK_NAMES.map((name) => {
+        const sink = sinks[name];
+        return probe(name, sink && (() => sink.probe()));
+      }),
     ),
-    probe("kafka", config.kafka !== null, () => kafkaReachable(config.kafka)),
-    probe("redis", redis !== null, () => redis?.ping() ?? Promise.resolve()),
+    probe("redis", redis && (() => redis.ping())),
     redis
       ? withTimeout(readOutboxTotals(redis, Date.now()), PROBE_TIMEOUT_MS, "outbox totals").catch(
           () => null,
         )
       : Promise.resolve(null),
   ]);
-  // Reachable is not enough: a sink some event is still retrying (refused records) is retrying.
-  const retrying = (name: "mysql" | "kafka", state: DependencyState): DependencyState =>
-    state === "ok" && (outbox?.sinks[name].retryingEvents ?? 0) > 0 ? "retrying" : state;
-  const sinks = {
-    mysql: retrying("mysql", mysql),
-    kafka: retrying("kafka", kafka),
-    redis: redisState,
-  };
-  const degraded = Object.values(sinks).some((s) => s === "retrying");
-  return { status: degraded ? "degraded" : "ok", sinks, errors, outbox };
-}
-
-async function kafkaReachable(kafka: SinkConfig["kafka"]): Promise<void> {
-  if (!kafka) return;
-  const res = await fetch(`${kafka.url.replace(/\/$/, "")}/topics`, {
-    headers: { Authorization: `Basic ${btoa(`${kafka.username}:${kafka.password}`)}` },
-    signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+  const states = {} as Health["sinks"];
+  SINK_NAMES.forEach((name, i) => {
+    const state = sinkStates[i] ?? "disabled";
+    // Reachable is not enough: a sink some event is still retrying (refused records) is retrying.
+    states[name] =
+      state === "ok" && (outbox?.sinks[name].retryingEvents ?? 0) > 0 ? "retrying" : state;
   });
-  await res.body?.cancel();
-  if (!res.ok) throw new Error(`Kafka answered HTTP ${res.status}`);
+  states.redis = redisState;
+  const degraded = Object.values(states).some((s) => s === "retrying");
+  return { status: degraded ? "degraded" : "ok", sinks: states, errors, outbox };
 }

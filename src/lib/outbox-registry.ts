@@ -1,6 +1,6 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { StatsView } from "../../durable-objects/views.ts";
-import type { SinkName } from "../sinks/types.ts";
+import { perSink, SINK_NAMES, type SinkName } from "../sinks/registry.ts";
 import { type ErrorClass, errorClass } from "./error-class.ts";
 
 /**
@@ -64,7 +64,7 @@ export async function readOutboxTotals(redis: Redis, now: number): Promise<Outbo
     pending: 0,
     oldestAgeMs: 0,
     deadLetters: 0,
-    sinks: { mysql: sink(), kafka: sink() },
+    sinks: perSink(sink),
   };
   // Newest first: the first error seen per sink is the latest one.
   for (const s of summaries) {
@@ -75,8 +75,10 @@ export async function readOutboxTotals(redis: Redis, now: number): Promise<Outbo
     if (s.outbox.pending > 0) {
       totals.oldestAgeMs = Math.max(totals.oldestAgeMs, s.outbox.oldestAgeMs + (now - s.at));
     }
-    for (const name of ["mysql", "kafka"] as const) {
-      const from = s.sinks[name];
+    for (const name of SINK_NAMES) {
+      // A summary published before this sink was registered has no entry for it.
+      const from = s.sinks[name] as OutboxSummary["sinks"][SinkName] | undefined;
+      if (!from) continue;
       const to = totals.sinks[name];
       to.delivered += from.delivered;
       to.backlog += from.backlog;

@@ -9,6 +9,7 @@ import { jsonBody } from "../middleware/json-body.ts";
 import { ProblemError } from "../problems.ts";
 import { EventIdParam, json, operatorEventProblems, problem } from "../schemas/common.ts";
 import { CreateEventBody, EventSchema, StatsSchema } from "../schemas/event.ts";
+import { SINK_NAMES } from "../sinks/registry.ts";
 
 const operator = [{ adminToken: [] }];
 
@@ -82,7 +83,7 @@ const getStats = createRoute({
 const DeadLetterSchema = z
   .object({
     id: z.number().int(),
-    sink: z.enum(["mysql", "kafka"]),
+    sink: z.enum(SINK_NAMES),
     couponId: z.string(),
     error: z.string(),
     attempts: z.number().int(),

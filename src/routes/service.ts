@@ -4,6 +4,7 @@ import { health as probeHealth } from "../lib/health.ts";
 import { newRouter } from "../lib/router.ts";
 import { PROBLEMS, type ProblemSlug, problemType } from "../problems.ts";
 import { json, problem } from "../schemas/common.ts";
+import { perSink } from "../sinks/registry.ts";
 
 const SinkHealth = z.enum(["ok", "retrying", "disabled"]);
 
@@ -25,13 +26,9 @@ const SinkTotalsSchema = z.object({
 const HealthSchema = z
   .object({
     status: z.enum(["ok", "degraded"]),
-    sinks: z.object({ mysql: SinkHealth, kafka: SinkHealth, redis: SinkHealth }),
+    sinks: z.object({ ...perSink(() => SinkHealth), redis: SinkHealth }),
     errors: z
-      .object({
-        mysql: ErrorClassSchema.optional(),
-        kafka: ErrorClassSchema.optional(),
-        redis: ErrorClassSchema.optional(),
-      })
+      .object({ ...perSink(() => ErrorClassSchema.optional()), redis: ErrorClassSchema.optional() })
       .openapi({ description: "Why a dependency's probe failed, by class, for those that did." }),
     outbox: z
       .object({
@@ -39,7 +36,7 @@ const HealthSchema = z
         pending: z.number().int(),
         oldestAgeMs: z.number(),
         deadLetters: z.number().int(),
-        sinks: z.object({ mysql: SinkTotalsSchema, kafka: SinkTotalsSchema }),
+        sinks: z.object(perSink(() => SinkTotalsSchema)),
       })
       .nullable()
       .openapi({
@@ -47,6 +44,8 @@ const HealthSchema = z
       }),
   })
   .openapi("Health");
+
+export type HealthAnswer = z.infer<typeof HealthSchema>;
 
 const health = createRoute({
   method: "get",

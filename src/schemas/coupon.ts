@@ -2,7 +2,10 @@ import { z } from "@hono/zod-openapi";
 
 export const CouponSchema = z
   .object({
-    id: z.string().openapi({ description: "Opaque and not guessable.", example: "cpn_4f9K2..." }),
+    id: z.string().openapi({
+      description: "Opaque and not guessable.",
+      example: "cpn_4f9K2mQxT8vLpR3nZ0aB7c.back-to-school",
+    }),
     eventId: z.string(),
     userId: z.string(),
     status: z.enum(["issued", "redeemed", "expired"]),
@@ -10,5 +13,9 @@ export const CouponSchema = z
     expiresAt: z.string().nullable(),
     redeemedAt: z.string().nullable(),
     orderId: z.string().nullable(),
+    hold: z.object({ orderId: z.string(), expiresAt: z.string() }).nullable().openapi({
+      description:
+        "Beyond the contract: the checkout hold in force (`POST /v1/coupons/{couponId}/hold`), or null.",
+    }),
   })
   .openapi("Coupon");

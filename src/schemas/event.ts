@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { perSink } from "../sinks/registry.ts";
 import { EVENT_ID_PATTERN, Timestamp } from "./common.ts";
 
 const MAX_STOCK = 10_000_000;
@@ -108,9 +109,8 @@ export const StatsSchema = z
       oldestAgeMs: z.number(),
       deadLetters: z.number().int(),
     }),
-    sinks: z.object({
-      mysql: SinkSchema,
-      kafka: SinkSchema,
-    }),
+    sinks: z.object(perSink(() => SinkSchema)),
   })
   .openapi("EventStats");
+
+export type EventStats = z.infer<typeof StatsSchema>;

@@ -1,9 +1,8 @@
 import { configFrom } from "../config.ts";
-import { kafkaRestV2Sink } from "./kafka-rest-v2.ts";
-import { upstashKafkaSink } from "./kafka-upstash.ts";
-import { mysqlSink } from "./mysql.ts";
-import type { Sink, SinkName } from "./types.ts";
+import { SINKS, type SinkName } from "./registry.ts";
+import type { Sink } from "./types.ts";
 
+/** Each registered sink, or null where it is not configured. */
 export type Sinks = Record<SinkName, Sink | null>;
 
 const cache = new WeakMap<object, Sinks>();
@@ -13,15 +12,7 @@ export function sinksFor(env: object): Sinks {
   const cached = cache.get(env);
   if (cached) return cached;
   const config = configFrom(env).sinks;
-  const { kafka, timeoutMs } = config;
-  const sinks: Sinks = {
-    mysql: config.mysql ? mysqlSink({ url: config.mysql.url, timeoutMs }) : null,
-    kafka: !kafka
-      ? null
-      : kafka.protocol === "rest-v2"
-        ? kafkaRestV2Sink({ ...kafka, timeoutMs })
-        : upstashKafkaSink({ ...kafka, timeoutMs }),
-  };
+  const sinks = Object.fromEntries(SINKS.map((s) => [s.name, s.create(config)])) as Sinks;
   cache.set(env, sinks);
   return sinks;
 }

@@ -23,7 +23,7 @@ export function kafkaRestV2Sink(opts: KafkaSinkOptions): Sink {
   const endpoint = `${opts.url.replace(/\/$/, "")}/topics/${encodeURIComponent(opts.topic)}`;
   const authorization = `Basic ${btoa(`${opts.username}:${opts.password}`)}`;
   return {
-    name: "kafka",
+    probe: () => kafkaReachable(opts),
     async deliver(items: OutboxItem[]): Promise<DeliveryReport> {
       const body = JSON.stringify({
         records: items.map((item) => ({
@@ -55,6 +55,20 @@ export function kafkaRestV2Sink(opts: KafkaSinkOptions): Sink {
       return splitByRecordError(items, answer.offsets);
     },
   };
+}
+
+/** Lists the topics (`GET /topics`, served by both Kafka REST protocols): reachable and authorized. */
+export async function kafkaReachable(opts: KafkaSinkOptions): Promise<void> {
+  const res = await withTimeout(
+    fetch(`${opts.url.replace(/\/$/, "")}/topics`, {
+      headers: { Authorization: `Basic ${btoa(`${opts.username}:${opts.password}`)}` },
+      signal: AbortSignal.timeout(opts.timeoutMs),
+    }),
+    opts.timeoutMs,
+    "Kafka topic list",
+  );
+  await res.body?.cancel();
+  if (!res.ok) throw new Error(`Kafka answered HTTP ${res.status}`);
 }
 
 /** Sorts a batch by the per-record answers of a produce call (same order as the request). */

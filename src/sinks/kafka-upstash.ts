@@ -1,6 +1,6 @@
 import { Kafka } from "@upstash/kafka";
 import { z } from "zod";
-import { splitByRecordError } from "./kafka-rest-v2.ts";
+import { kafkaReachable, splitByRecordError } from "./kafka-rest-v2.ts";
 import { withTimeout } from "./timeout.ts";
 import type { DeliveryReport, KafkaSinkOptions, OutboxItem, Sink } from "./types.ts";
 
@@ -21,7 +21,7 @@ export function upstashKafkaSink(opts: KafkaSinkOptions): Sink {
     password: opts.password,
   }).producer();
   return {
-    name: "kafka",
+    probe: () => kafkaReachable(opts),
     async deliver(items: OutboxItem[]): Promise<DeliveryReport> {
       const requests = items.map((item) => ({
         topic: opts.topic,

@@ -34,11 +34,13 @@ export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
           id: coupon.id,
           eventId: coupon.eventId,
           userId: coupon.userId,
-          status: coupon.status === "redeemed" ? ("redeemed" as const) : ("issued" as const),
+          status: coupon.status,
           issuedAt: new Date(coupon.issuedAt),
           expiresAt: date(coupon.expiresAt),
           redeemedAt: date(coupon.redeemedAt),
           orderId: coupon.orderId,
+          heldOrderId: coupon.hold?.orderId ?? null,
+          heldUntil: date(coupon.hold?.expiresAt ?? null),
           version,
           updatedAt: now,
         })),
@@ -49,6 +51,8 @@ export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
           status: sql`IF(${same}, VALUES(status), status)`,
           redeemedAt: sql`IF(${same}, VALUES(redeemed_at), redeemed_at)`,
           orderId: sql`IF(${same}, VALUES(order_id), order_id)`,
+          heldOrderId: sql`IF(${same}, VALUES(held_order_id), held_order_id)`,
+          heldUntil: sql`IF(${same}, VALUES(held_until), held_until)`,
           updatedAt: sql`IF(${same}, VALUES(updated_at), updated_at)`,
           version: sql`IF(id = VALUES(id), GREATEST(version, VALUES(version)), version)`,
         },
@@ -115,10 +119,12 @@ export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
   }
 
   return {
-    name: "mysql",
     async deliver(items, event) {
       await upsertEvent(event);
       return deliver(items);
+    },
+    async probe() {
+      await db.execute(sql`SELECT 1`);
     },
   };
 }

@@ -1,11 +1,17 @@
 import type { EventDefinition } from "../../durable-objects/ledger.ts";
 import type { CouponView } from "../../durable-objects/views.ts";
 
-export type SinkName = "mysql" | "kafka";
+/** The names come from the sink registry (src/sinks/registry.ts). */
+export type { SinkName } from "./registry.ts";
 
 /** The Kafka record value and the MySQL row source: one per coupon change (API.md). */
 export interface CouponRecord {
-  type: "coupon.issued" | "coupon.redeemed" | "coupon.restored";
+  type:
+    | "coupon.issued"
+    | "coupon.redeemed"
+    | "coupon.restored"
+    | "coupon.held"
+    | "coupon.hold-released";
   schemaVersion: 1;
   coupon: CouponView;
   at: string;
@@ -31,9 +37,10 @@ export interface DeliveryReport {
 
 /** A downstream that accepts batches of outbox items idempotently (by coupon id and version). */
 export interface Sink {
-  readonly name: SinkName;
   /** `event` is the definition of the event the items belong to (MySQL keeps a row of it). */
   deliver(items: OutboxItem[], event: EventDefinition): Promise<DeliveryReport>;
+  /** Rejects when the sink cannot be reached (`GET /health`); writes nothing. */
+  probe(): Promise<void>;
 }
 
 /** Where a Kafka sink produces, whichever HTTP protocol it speaks. */

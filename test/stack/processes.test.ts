@@ -177,7 +177,7 @@ describe("local cloud processes", () => {
         expect(ids).toEqual([
           { col: "coupon_events.id", type: "varbinary(64)" },
           { col: "user_coupons.event_id", type: "varbinary(64)" },
-          { col: "user_coupons.id", type: "varbinary(40)" },
+          { col: "user_coupons.id", type: "varbinary(96)" },
           { col: "user_coupons.order_id", type: "varbinary(512)" },
           { col: "user_coupons.user_id", type: "varbinary(512)" },
         ]);

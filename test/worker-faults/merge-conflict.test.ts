@@ -1,7 +1,15 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
-import { drained, eventually, health, mysql, stats, userCouponRows } from "../worker/cloud.ts";
+import {
+  drained,
+  eventually,
+  health,
+  mysql,
+  queueRecord,
+  stats,
+  userCouponRows,
+} from "../worker/cloud.ts";
 import { claim, createEvent, eventStub } from "../worker/helpers.ts";
 
 // Here and not in test/worker/: the dead letter it makes on purpose would show in the health
@@ -30,12 +38,8 @@ describe("the MySQL sink never merges two coupons", () => {
         coupon: forged,
         at: forged.issuedAt,
       };
-      state.storage.sql.exec(
-        "INSERT INTO outbox (coupon_id, version, payload, created_at, kafka_state) VALUES (?, 2, ?, ?, 1)",
-        forged.id,
-        JSON.stringify(record),
-        Date.now(),
-      );
+      // Owed to MySQL only (Kafka is not under test here).
+      queueRecord(state.storage.sql, record, { version: 2, sinks: ["mysql"] });
     });
     // Another claim schedules the drain that picks the forged row up.
     expect((await claim(event.id, "Dave")).status).toBe(201);

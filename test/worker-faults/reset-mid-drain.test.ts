@@ -1,7 +1,14 @@
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
-import { drained, healAll, kafkaRecords, mysql, userCouponRows } from "../worker/cloud.ts";
+import {
+  drained,
+  healAll,
+  kafkaRecords,
+  mysql,
+  queueRecord,
+  userCouponRows,
+} from "../worker/cloud.ts";
 import { claim, createEvent, eventStub } from "../worker/helpers.ts";
 
 afterEach(healAll);
@@ -44,11 +51,7 @@ describe("the object reset in the middle of a drain", () => {
     await drained(event.id);
     // Replay the same change by re-queuing it as if it had never been recorded as delivered.
     await runInDurableObject(eventStub(event.id), (_instance: CouponEvent, state) => {
-      state.storage.sql.exec(
-        "INSERT INTO outbox (coupon_id, version, payload, created_at) VALUES (?, 1, ?, 0)",
-        first.id,
-        JSON.stringify(record),
-      );
+      queueRecord(state.storage.sql, record, { createdAt: 0 });
     });
     await Promise.all(["i1", "i2"].map((u) => claim(event.id, u)));
     await drained(event.id);

@@ -13,7 +13,7 @@ describe("claiming a coupon", () => {
       status: string;
     }>();
     expect(coupon).toMatchObject({ eventId: event.id, userId: "alice", status: "issued" });
-    expect(coupon.id).toMatch(/^cpn_[0-9A-Za-z]{22}$/);
+    expect(coupon.id).toMatch(new RegExp(`^cpn_[0-9A-Za-z]{22}\\.${event.id}$`));
 
     const mine = await api(`/v1/events/${event.id}/claims/me`, { headers: await asUser("alice") });
     expect(mine.status).toBe(200);

@@ -1,8 +1,11 @@
 import { env } from "cloudflare:workers";
 import { Client, cast } from "@planetscale/database";
+import { vi } from "vitest";
 import { controlFetch } from "../../local/gateway/control-client.ts";
 import type { GatewayApi, StackFile } from "../../local/stack-types.ts";
-import type { ErrorClass } from "../../src/lib/error-class.ts";
+import type { HealthAnswer } from "../../src/routes/service.ts";
+import type { EventStats } from "../../src/schemas/event.ts";
+import { SINK_NAMES, type SinkName } from "../../src/sinks/registry.ts";
 import type { CouponRecord } from "../../src/sinks/types.ts";
 import { admin, api } from "./helpers.ts";
 
@@ -114,41 +117,32 @@ export async function setApiRunning(target: GatewayApi, running: boolean): Promi
   if (!res.ok) throw new Error(`${running ? "start" : "stop"} ${target}: ${res.status}`);
 }
 
-export interface Stats {
-  claims: { issued: number };
-  outbox: { pending: number; oldestAgeMs: number; deadLetters: number };
-  sinks: Record<
-    "mysql" | "kafka",
-    {
-      state: string;
-      delivered: number;
-      backlog: number;
-      deadLetters: number;
-      lastError: string | null;
-    }
-  >;
+/**
+ * Writes a record into an object's outbox by hand (inside `runInDurableObject`), owed to `sinks`
+ * only: what a replay or a forged record needs. Returns its seq.
+ */
+export function queueRecord(
+  sql: SqlStorage,
+  record: { coupon: { id: string } },
+  { version = 1, sinks = SINK_NAMES as readonly SinkName[], createdAt = Date.now() } = {},
+): number {
+  const { seq } = sql
+    .exec<{ seq: number }>(
+      "INSERT INTO outbox (coupon_id, version, payload, created_at) VALUES (?, ?, ?, ?) RETURNING seq",
+      record.coupon.id,
+      version,
+      JSON.stringify(record),
+      createdAt,
+    )
+    .one();
+  for (const sink of sinks)
+    sql.exec("INSERT INTO outbox_delivery (sink, seq) VALUES (?, ?)", sink, seq);
+  return seq;
 }
 
-export interface Health {
-  status: "ok" | "degraded";
-  sinks: Record<"mysql" | "kafka" | "redis", "ok" | "retrying" | "disabled">;
-  errors: Partial<Record<"mysql" | "kafka" | "redis", ErrorClass>>;
-  outbox: {
-    events: number;
-    pending: number;
-    oldestAgeMs: number;
-    deadLetters: number;
-    sinks: Record<
-      "mysql" | "kafka",
-      {
-        delivered: number;
-        backlog: number;
-        retryingEvents: number;
-        lastErrorClass: ErrorClass | null;
-      }
-    >;
-  } | null;
-}
+/** The answers of `GET /v1/events/{id}/stats` and `GET /health`, as their schemas define them. */
+export type Stats = EventStats;
+export type Health = HealthAnswer;
 
 export async function health(): Promise<Health> {
   return (await api("/health")).json<Health>();
@@ -161,26 +155,24 @@ export async function stats(eventId: string): Promise<Stats> {
 }
 
 /**
- * Awaits a condition of the system (the drain runs on its own alarms), polling it; fails with
- * the last observed value after `timeoutMs`. Bounded: never an open-ended sleep.
+ * Awaits a condition of the system (the drain runs on its own alarms), polling it with
+ * `vi.waitFor`; fails with the last observed value after `timeoutMs`.
  */
-export async function eventually<T>(
+export function eventually<T>(
   read: () => Promise<T>,
   done: (value: T) => boolean,
   { timeoutMs = 30_000, what = "condition" } = {},
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value)) {
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${what} not reached in ${timeoutMs} ms; last: ${JSON.stringify(value).slice(0, 500)}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
-    value = await read();
-  }
-  return value;
+  return vi.waitFor(
+    async () => {
+      const value = await read();
+      if (!done(value)) {
+        throw new Error(`${what} not reached; last: ${JSON.stringify(value).slice(0, 500)}`);
+      }
+      return value;
+    },
+    { timeout: timeoutMs, interval: 50 },
+  );
 }
 
 export const drained = (eventId: string, timeoutMs = 30_000) =>

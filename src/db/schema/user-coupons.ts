@@ -13,8 +13,8 @@ export const userCoupons = mysqlTable(
   "user_coupons",
   {
     // Identifiers are byte-exact (binary-text.ts says why): never a collated varchar here.
-    /** `cpn_` + 22 base62 characters (case matters). */
-    id: binaryText("id", { bytes: 40 }).primaryKey(),
+    /** `cpn_` + 22 base62 characters + `.` + the event id (case matters). */
+    id: binaryText("id", { bytes: 96 }).primaryKey(),
     eventId: binaryText("event_id", { bytes: 64 }).notNull(),
     /** The JWT `sub`: up to 128 characters, 4 UTF-8 bytes each at most. */
     userId: binaryText("user_id", { bytes: 512 }).notNull(),
@@ -23,6 +23,9 @@ export const userCoupons = mysqlTable(
     expiresAt: datetime("expires_at", { mode: "date", fsp: 3 }),
     redeemedAt: datetime("redeemed_at", { mode: "date", fsp: 3 }),
     orderId: binaryText("order_id", { bytes: 512 }),
+    /** The order a checkout hold reserves the coupon for, until `held_until`. */
+    heldOrderId: binaryText("held_order_id", { bytes: 512 }),
+    heldUntil: datetime("held_until", { mode: "date", fsp: 3 }),
     version: int("version", { unsigned: true }).notNull().default(1),
     updatedAt: datetime("updated_at", { mode: "date", fsp: 3 })
       .notNull()

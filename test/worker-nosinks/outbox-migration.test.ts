@@ -1,0 +1,135 @@
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { ManualClock } from "../../durable-objects/clock.ts";
+import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
+import { MIGRATIONS, migrate } from "../../durable-objects/storage-schema.ts";
+import { perSink } from "../../src/sinks/registry.ts";
+import { eventStub, uniqueId } from "../worker/helpers.ts";
+import { CLOCK_START, FakeSink, statsOf, step } from "./drain-harness.ts";
+
+/** The last schema that kept each sink's delivery state in columns of `outbox`. */
+const BEFORE = MIGRATIONS.findIndex((m) => m.includes("CREATE TABLE outbox_delivery"));
+const PARKED = Date.parse("2200-01-01T00:00:00Z");
+
+const record = (eventId: string, user: string) => ({
+  type: "coupon.issued",
+  schemaVersion: 1,
+  coupon: {
+    id: `cpn_${user}`,
+    eventId,
+    userId: user,
+    status: "issued",
+    issuedAt: new Date(CLOCK_START).toISOString(),
+    expiresAt: null,
+    redeemedAt: null,
+    orderId: null,
+    hold: null,
+  },
+  at: new Date(CLOCK_START).toISOString(),
+});
+
+describe("the outbox storage of an older deploy", () => {
+  it("is migrated in place: per-sink columns become delivery rows, and pending rows drain after the upgrade", async () => {
+    expect(BEFORE).toBeGreaterThan(0);
+    const eventId = uniqueId();
+    const stub = eventStub(eventId);
+
+    // Rebuild this fresh object's storage as the older deploy left it.
+    await runInDurableObject(stub, async (_: CouponEvent, state) => {
+      const sql = state.storage.sql;
+      const tables = sql
+        .exec<{ name: string }>(
+          `SELECT name FROM sqlite_master WHERE type = 'table'
+           AND substr(name, 1, 7) <> 'sqlite_' AND substr(name, 1, 4) <> '_cf_'`,
+        )
+        .toArray();
+      for (const { name } of tables) sql.exec(`DROP TABLE "${name}"`);
+      migrate(sql, BEFORE);
+      sql.exec(
+        "INSERT INTO event (singleton, definition, created_at) VALUES (1, ?, ?)",
+        JSON.stringify({
+          id: eventId,
+          name: "Before the upgrade",
+          totalStock: 10,
+          startsAt: CLOCK_START - 60_000,
+          endsAt: null,
+          couponExpiresAt: null,
+          waves: [{ at: CLOCK_START - 60_000, quantity: 10 }],
+        }),
+        CLOCK_START - 60_000,
+      );
+      // state per sink: 0 pending, 1 delivered, 2 dead-lettered
+      const old = [
+        { user: "both-pending", mysql: [0, 0, 0], kafka: [0, 0, 0] },
+        { user: "kafka-retrying", mysql: [1, 0, 0], kafka: [0, 2, CLOCK_START + 1_000] },
+        { user: "mysql-retrying", mysql: [0, 1, CLOCK_START + 500], kafka: [1, 0, 0] },
+        { user: "all-done", mysql: [1, 0, 0], kafka: [2, 5, 0] },
+      ];
+      for (const row of old) {
+        sql.exec(
+          `INSERT INTO outbox (coupon_id, version, payload, created_at,
+             mysql_state, mysql_attempts, mysql_retry_at, kafka_state, kafka_attempts, kafka_retry_at)
+           VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `cpn_${row.user}`,
+          JSON.stringify(record(eventId, row.user)),
+          CLOCK_START,
+          ...row.mysql,
+          ...row.kafka,
+        );
+      }
+      // Keep the drain in the test's hands when the upgraded object starts (it would schedule one).
+      await state.storage.setAlarm(PARKED);
+    });
+
+    // The next start runs the new code's constructor, and with it the migration.
+    await evictDurableObject(stub);
+    const sinks = perSink(() => new FakeSink());
+    const clock = new ManualClock(CLOCK_START);
+    const migrated = await runInDurableObject(stub, (o: CouponEvent, state) => {
+      o.clock = clock;
+      o.testHooks.sinks = sinks;
+      const sql = state.storage.sql;
+      return {
+        version: sql.exec<{ version: number }>("SELECT version FROM _schema").one().version,
+        columns: sql
+          .exec<{ name: string }>("SELECT name FROM pragma_table_info('outbox')")
+          .toArray()
+          .map((c) => c.name),
+        deliveries: sql
+          .exec(
+            `SELECT d.sink, o.coupon_id, d.attempts, d.retry_at FROM outbox_delivery d
+             JOIN outbox o ON o.seq = d.seq ORDER BY d.sink, d.seq`,
+          )
+          .toArray(),
+      };
+    });
+    expect(migrated.version).toBe(MIGRATIONS.length);
+    expect(migrated.columns).toEqual(["seq", "coupon_id", "version", "payload", "created_at"]);
+    expect(migrated.deliveries).toEqual([
+      { sink: "kafka", coupon_id: "cpn_both-pending", attempts: 0, retry_at: 0 },
+      {
+        sink: "kafka",
+        coupon_id: "cpn_kafka-retrying",
+        attempts: 2,
+        retry_at: CLOCK_START + 1_000,
+      },
+      { sink: "mysql", coupon_id: "cpn_both-pending", attempts: 0, retry_at: 0 },
+      { sink: "mysql", coupon_id: "cpn_mysql-retrying", attempts: 1, retry_at: CLOCK_START + 500 },
+    ]);
+
+    // Rows in backoff keep their retry times across the upgrade.
+    await step({ stub });
+    expect(sinks.mysql.users()).toEqual([["both-pending"]]);
+    expect(sinks.kafka.users()).toEqual([["both-pending"]]);
+
+    clock.set(CLOCK_START + 1_000);
+    await step({ stub });
+    expect(sinks.mysql.users()).toEqual([["both-pending"], ["mysql-retrying"]]);
+    expect(sinks.kafka.users()).toEqual([["both-pending"], ["kafka-retrying"]]);
+
+    const stats = await statsOf({ stub });
+    expect(stats.outbox.pending).toBe(0);
+    expect(stats.sinks.mysql).toMatchObject({ state: "ok", delivered: 2, backlog: 0 });
+    expect(stats.sinks.kafka).toMatchObject({ state: "ok", delivered: 2, backlog: 0 });
+  });
+});
