@@ -17,6 +17,7 @@ import { coupons } from "./routes/coupons.ts";
 import { mountDocs } from "./routes/docs.ts";
 import { events } from "./routes/events.ts";
 import { me } from "./routes/me.ts";
+import { mountPages } from "./routes/pages.ts";
 import { service } from "./routes/service.ts";
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -60,6 +61,7 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
   app.route("/", admin);
   app.get("/", (c) => c.json({ service: "coupon-edge", docs: "/docs", openapi: "/openapi.json" }));
   mountDocs(app);
+  mountPages(app);
 
   app.notFound((c) => {
     const allow = allowedMethods(app.routes, c.req.path);

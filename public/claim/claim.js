@@ -1,0 +1,312 @@
+// The claim page: /claim?event=<id>. Plain JavaScript, no framework; talks to this API only.
+
+const TEXT = {
+  en: {
+    title: "Coupon event",
+    switchTo: "한국어",
+    switchLabel: "한국어로 보기",
+    signinTitle: "Sign in",
+    tokenLabel: "Your sign-in token",
+    signin: "Sign in",
+    signedIn: "Signed in.",
+    signout: "Sign out",
+    remaining: "Remaining",
+    issued: "Claimed",
+    total: "Total",
+    waves: "Release schedule",
+    claim: "Get my coupon",
+    claiming: "Claiming…",
+    couponTitle: "Your coupon",
+    couponId: "Code",
+    couponStatus: "Status",
+    couponExpires: "Valid until",
+    noExpiry: "No expiry",
+    noEvent: "No such event. Check the link.",
+    startsIn: "Starts in {t}",
+    nextWaveIn: "More coupons in {t}",
+    wave: "{at}: {n} coupons",
+    waveOne: "{at}: 1 coupon",
+    state: {
+      scheduled: "Not started yet",
+      open: "Open now",
+      "awaiting-release": "Waiting for the next release",
+      paused: "Paused",
+      "sold-out": "Sold out",
+      ended: "Ended",
+    },
+    status: { issued: "Ready to use", redeemed: "Used", expired: "Expired" },
+    got: "You got a coupon!",
+    already: "You already have this coupon.",
+    "sold-out": "Sorry, all coupons are gone.",
+    "awaiting-release": "The coupons released so far are gone. More in {t}.",
+    "not-started": "Not started yet. Try again in {t}.",
+    paused: "The event is paused. Please try again later.",
+    ended: "The event has ended.",
+    "rate-limited": "Too many tries. Try again in {t}.",
+    unavailable: "Very busy right now. Try again in {t}.",
+    unauthorized: "Please sign in again.",
+    "not-found": "No such event.",
+    network: "Network problem. Please try again.",
+    other: "Something went wrong ({status}). Please try again.",
+    signinFirst: "Sign in to claim a coupon.",
+  },
+  ko: {
+    title: "쿠폰 이벤트",
+    switchTo: "English",
+    switchLabel: "View in English",
+    signinTitle: "로그인",
+    tokenLabel: "로그인 토큰",
+    signin: "로그인",
+    signedIn: "로그인되었습니다.",
+    signout: "로그아웃",
+    remaining: "남은 수량",
+    issued: "발급됨",
+    total: "전체",
+    waves: "발급 일정",
+    claim: "쿠폰 받기",
+    claiming: "요청 중…",
+    couponTitle: "내 쿠폰",
+    couponId: "쿠폰 코드",
+    couponStatus: "상태",
+    couponExpires: "사용 기한",
+    noExpiry: "기한 없음",
+    noEvent: "이벤트를 찾을 수 없습니다. 링크를 확인해 주세요.",
+    startsIn: "{t} 후 시작",
+    nextWaveIn: "{t} 후 추가 발급",
+    wave: "{at}: {n}장",
+    waveOne: "{at}: 1장",
+    state: {
+      scheduled: "시작 전",
+      open: "진행 중",
+      "awaiting-release": "다음 발급 대기 중",
+      paused: "일시 중지됨",
+      "sold-out": "소진",
+      ended: "종료됨",
+    },
+    status: { issued: "사용 가능", redeemed: "사용 완료", expired: "만료됨" },
+    got: "쿠폰을 받았습니다!",
+    already: "이미 받은 쿠폰입니다.",
+    "sold-out": "죄송합니다. 쿠폰이 모두 소진되었습니다.",
+    "awaiting-release": "지금까지 풀린 쿠폰이 모두 소진되었습니다. {t} 후 추가 발급됩니다.",
+    "not-started": "아직 시작 전입니다. {t} 후 다시 시도해 주세요.",
+    paused: "이벤트가 일시 중지되었습니다. 잠시 후 다시 시도해 주세요.",
+    ended: "이벤트가 종료되었습니다.",
+    "rate-limited": "요청이 너무 많습니다. {t} 후 다시 시도해 주세요.",
+    unavailable: "지금 접속이 많습니다. {t} 후 다시 시도해 주세요.",
+    unauthorized: "다시 로그인해 주세요.",
+    "not-found": "이벤트를 찾을 수 없습니다.",
+    network: "네트워크 문제가 있습니다. 다시 시도해 주세요.",
+    other: "문제가 발생했습니다 ({status}). 다시 시도해 주세요.",
+    signinFirst: "쿠폰을 받으려면 로그인해 주세요.",
+  },
+};
+
+const $ = (id) => document.getElementById(id);
+const eventId = new URLSearchParams(location.search).get("event") ?? "";
+const TOKEN_KEY = "coupon-token";
+const LANG_KEY = "coupon-lang";
+
+let lang =
+  sessionStorage.getItem(LANG_KEY) ??
+  ((navigator.languages?.[0] ?? navigator.language ?? "en").toLowerCase().startsWith("ko")
+    ? "ko"
+    : "en");
+let event = null;
+let coupon = null;
+/** The last claim answer's message: a key, and for countdowns the instant it counts to. */
+let message = null;
+let retryUntil = 0;
+let busy = false;
+
+const t = (key) => TEXT[lang][key] ?? key;
+const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+
+function duration(ms) {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const pad = (n) => String(n).padStart(2, "0");
+  return h > 0 ? `${h}:${pad(m)}:${pad(sec)}` : `${m}:${pad(sec)}`;
+}
+
+function when(iso) {
+  return new Intl.DateTimeFormat(lang === "ko" ? "ko-KR" : "en-GB", {
+    dateStyle: "medium",
+    timeStyle: "short",
+  }).format(new Date(iso));
+}
+
+function render() {
+  document.documentElement.lang = lang;
+  document.title = event ? `${event.name} · ${t("title")}` : t("title");
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  $("lang").textContent = t("switchTo");
+  $("lang").setAttribute("aria-label", t("switchLabel"));
+  $("lang").setAttribute("lang", lang === "ko" ? "en" : "ko");
+
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  $("signin-form").hidden = Boolean(token);
+  $("signed-in").hidden = !token;
+
+  if (event) {
+    $("event").hidden = false;
+    $("event-name").textContent = event.name;
+    $("event-state").textContent = t("state")[event.state] ?? event.state;
+    $("remaining").textContent = String(event.remaining);
+    $("issued").textContent = String(event.issued);
+    $("total").textContent = String(event.totalStock);
+    const waves = $("waves");
+    waves.replaceChildren(
+      ...event.waves.map((w) => {
+        const li = document.createElement("li");
+        li.textContent = fill(t(w.quantity === 1 ? "waveOne" : "wave"), {
+          at: when(w.at),
+          n: w.quantity,
+        });
+        return li;
+      }),
+    );
+    ticks();
+  }
+  if (coupon) {
+    $("coupon").hidden = false;
+    $("coupon-id").textContent = coupon.id;
+    $("coupon-status").textContent = t("status")[coupon.status] ?? coupon.status;
+    $("coupon-expires").textContent = coupon.expiresAt ? when(coupon.expiresAt) : t("noExpiry");
+  }
+}
+
+/** What changes every second: countdowns, the message's countdown, the button. */
+function ticks() {
+  const now = Date.now();
+  let countdown = "";
+  if (event?.state === "scheduled")
+    countdown = fill(t("startsIn"), { t: duration(Date.parse(event.startsAt) - now) });
+  else if (event?.nextWaveAt && (event.state === "awaiting-release" || event.state === "open"))
+    countdown = fill(t("nextWaveIn"), { t: duration(Date.parse(event.nextWaveAt) - now) });
+  if ($("countdown").textContent !== countdown) $("countdown").textContent = countdown;
+
+  const el = $("message");
+  const text = message
+    ? fill(t(message.key), { t: duration(retryUntil - now), status: message.status ?? "" })
+    : "";
+  if (el.textContent !== text) el.textContent = text;
+  el.className = message?.ok ? "ok" : message ? "error" : "";
+
+  const button = $("claim");
+  const waiting = retryUntil > now;
+  button.disabled = busy || waiting || Boolean(coupon);
+  button.textContent = busy ? t("claiming") : t("claim");
+  if (message && !waiting && retryUntil !== 0 && message.countdown) {
+    // The wait is over: the countdown message has said all it can.
+    retryUntil = 0;
+    message = null;
+  }
+}
+
+async function api(path, init = {}) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const headers = { ...(init.headers ?? {}) };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  return fetch(path, { ...init, headers });
+}
+
+async function loadEvent() {
+  if (!eventId) {
+    $("not-found").hidden = false;
+    return;
+  }
+  try {
+    const res = await api(`/v1/events/${encodeURIComponent(eventId)}`);
+    if (res.status === 404) {
+      $("not-found").hidden = false;
+      return;
+    }
+    if (res.ok) event = await res.json();
+  } catch {
+    // The next poll tries again.
+  }
+  render();
+}
+
+async function loadCoupon() {
+  if (!eventId || !sessionStorage.getItem(TOKEN_KEY)) return;
+  try {
+    const res = await api(`/v1/events/${encodeURIComponent(eventId)}/claims/me`);
+    if (res.ok) coupon = await res.json();
+    else if (res.status === 401) signOut("unauthorized");
+  } catch {
+    // Shown on the next claim.
+  }
+  render();
+}
+
+async function claim() {
+  if (!sessionStorage.getItem(TOKEN_KEY)) {
+    message = { key: "signinFirst" };
+    render();
+    $("token").focus();
+    return;
+  }
+  busy = true;
+  message = null;
+  render();
+  try {
+    const res = await api(`/v1/events/${encodeURIComponent(eventId)}/claims`, { method: "POST" });
+    const body = await res.json().catch(() => ({}));
+    if (res.status === 201 || res.status === 200) {
+      coupon = body;
+      message = { key: res.status === 201 ? "got" : "already", ok: true };
+    } else {
+      const slug = typeof body.type === "string" ? body.type.replace(/^\/problems\//, "") : "";
+      const retry = Number(res.headers.get("Retry-After"));
+      const countdown = ["awaiting-release", "not-started", "rate-limited", "unavailable"].includes(
+        slug,
+      );
+      if (countdown)
+        retryUntil = Date.now() + (Number.isFinite(retry) && retry > 0 ? retry : 1) * 1000;
+      if (slug === "unauthorized") signOut("unauthorized");
+      message = TEXT.en[slug] ? { key: slug, countdown } : { key: "other", status: res.status };
+    }
+  } catch {
+    message = { key: "network" };
+  } finally {
+    busy = false;
+  }
+  await loadEvent();
+}
+
+function signOut(reason) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  coupon = null;
+  $("coupon").hidden = true;
+  if (reason) message = { key: reason };
+  render();
+}
+
+$("signin-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const token = $("token").value.trim();
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  $("token").value = "";
+  message = null;
+  render();
+  loadCoupon();
+  $("claim").focus();
+});
+$("signout").addEventListener("click", () => signOut(null));
+$("claim").addEventListener("click", claim);
+$("lang").addEventListener("click", () => {
+  lang = lang === "ko" ? "en" : "ko";
+  sessionStorage.setItem(LANG_KEY, lang);
+  render();
+});
+
+render();
+loadEvent();
+loadCoupon();
+setInterval(ticks, 250);
+// At most a couple of seconds stale: the API serves reads from a 1 s cache at the edge.
+setInterval(loadEvent, 2000);

@@ -1,0 +1,44 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { HonoEnv } from "../hono-env.ts";
+import { problemResponse } from "../problems.ts";
+
+/**
+ * The pages for people, served by the Worker from Workers Static Assets (public/, the ASSETS
+ * binding, as the API reference is): the claim page for web clients at `/claim`. Scripts and
+ * styles are the page's own files (`'self'`, nothing inline), and it talks to this API only.
+ */
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const CONTENT_TYPES: Record<string, string> = {
+  html: "text/html; charset=utf-8",
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+};
+
+const PAGES = ["claim"] as const;
+
+export function mountPages(app: OpenAPIHono<HonoEnv>): void {
+  for (const page of PAGES) {
+    app.get(`/${page}`, (c) => file(c, `/${page}/index.html`, "no-cache"));
+    app.get(`/${page}/:file{[a-z0-9-]+\\.(?:js|css)}`, (c) =>
+      file(c, `/${page}/${c.req.param("file")}`, "public, max-age=300"),
+    );
+  }
+}
+
+async function file(c: Context<HonoEnv>, path: string, cache: string): Promise<Response> {
+  const extension = /\.([a-z0-9]+)$/.exec(path)?.[1] ?? "";
+  const found = await c.env.ASSETS.fetch(new URL(path, c.req.url), { method: "GET" });
+  if (!found.ok) {
+    await found.body?.cancel();
+    return problemResponse("not-found", { detail: `No file ${path}.` });
+  }
+  // A fresh Response: the middleware adds headers, and a fetched answer's headers are immutable.
+  const res = new Response(found.body, { status: 200 });
+  res.headers.set("Content-Type", CONTENT_TYPES[extension] ?? "application/octet-stream");
+  res.headers.set("Cache-Control", cache);
+  res.headers.set("Content-Security-Policy", PAGE_CSP);
+  return res;
+}

@@ -1,0 +1,168 @@
+/**
+ * The claim page (/claim, public/claim/) in headless Chromium: Debian's /usr/bin/chromium driven
+ * by playwright-core (no browser is ever downloaded), against the bundled Worker served by workerd
+ * as `npm start` serves it (without the local cloud: the page needs only the Worker). Screenshots
+ * are kept in .local/artifacts/claim-page/.
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { sign } from "hono/jwt";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../local/servers/process.ts";
+import { bundleWorker, type RunningWorker, startWorker } from "../../local/worker.ts";
+
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const JWT_SECRET = "claim-page-jwt-secret-0123456789abcdef-0123";
+const ADMIN_TOKEN = "claim-page-admin-token-0123456789";
+const ARTIFACTS = resolve(import.meta.dirname, "../../.local/artifacts/claim-page");
+
+const dir = mkdtempSync(join(tmpdir(), "coupons-claim-page-"));
+let worker: RunningWorker;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no Chromium at ${CHROMIUM}: sudo apt-get install -y chromium`);
+  }
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const bundle = await bundleWorker(join(dir, "bundle"));
+  worker = await startWorker({
+    dir: join(dir, "worker"),
+    bundle,
+    host: "127.0.0.1",
+    port: await freePort(),
+    bindings: { JWT_SECRET, ADMIN_TOKEN, REQUEST_LOG: "off" },
+  });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await worker?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function createEvent(body: Record<string, unknown>): Promise<string> {
+  const id = `page-${crypto.randomUUID().slice(0, 8)}`;
+  const res = await fetch(`${worker.url}/v1/events`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ id, name: "Back to school", ...body }),
+  });
+  if (res.status !== 201) throw new Error(`create: ${res.status} ${await res.text()}`);
+  return id;
+}
+
+const token = (sub: string) =>
+  sign({ sub, exp: Math.floor(Date.now() / 1000) + 600 }, JWT_SECRET, "HS256");
+
+/** A fresh page (its own session storage) for one user, in `locale`, with errors collected. */
+async function open(eventId: string, locale = "en-US"): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ locale, viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(err.message));
+  page.on("console", (msg) => {
+    // A refused claim (409) and no coupon yet (404) are answers the page handles; anything else is a bug.
+    if (msg.type() === "error" && !/status of (404|409)/.test(msg.text())) errors.push(msg.text());
+  });
+  await page.goto(`${worker.url}/claim?event=${eventId}`);
+  await page.getByRole("heading", { name: "Back to school" }).waitFor();
+  return { page, errors };
+}
+
+async function signIn(page: Page, sub: string, label = "Your sign-in token"): Promise<void> {
+  await page.getByLabel(label).fill(await token(sub));
+  await page.keyboard.press("Enter"); // the form, by keyboard
+}
+
+const past = new Date(Date.now() - 60_000).toISOString();
+
+describe("the claim page", () => {
+  it("claims a coupon, then shows sold out to the next user", async () => {
+    const id = await createEvent({ totalStock: 1, startsAt: past });
+    const alice = await open(id);
+    await signIn(alice.page, "page-alice");
+    await alice.page.getByRole("button", { name: "Get my coupon" }).click();
+    await expect.poll(() => alice.page.getByRole("status").textContent()).toBe("You got a coupon!");
+    expect(await alice.page.locator("#coupon-id").textContent()).toMatch(/^cpn_/);
+    expect(await alice.page.locator("#coupon-status").textContent()).toBe("Ready to use");
+    await alice.page.screenshot({ path: join(ARTIFACTS, "claimed.png"), fullPage: true });
+
+    const bob = await open(id);
+    await signIn(bob.page, "page-bob");
+    await bob.page.getByRole("button", { name: "Get my coupon" }).click();
+    await expect
+      .poll(() => bob.page.getByRole("status").textContent())
+      .toBe("Sorry, all coupons are gone.");
+    expect(await bob.page.locator("#event-state").textContent()).toBe("Sold out");
+    expect(await bob.page.locator("#remaining").textContent()).toBe("0");
+    await bob.page.screenshot({ path: join(ARTIFACTS, "sold-out.png"), fullPage: true });
+    expect([...alice.errors, ...bob.errors]).toEqual([]);
+  });
+
+  it("counts down to the next wave when the released stock is gone", async () => {
+    const next = new Date(Date.now() + 10 * 60_000).toISOString();
+    const id = await createEvent({
+      totalStock: 2,
+      startsAt: past,
+      waves: [
+        { at: past, quantity: 1 },
+        { at: next, quantity: 1 },
+      ],
+    });
+    const alice = await open(id);
+    await signIn(alice.page, "wave-alice");
+    await alice.page.getByRole("button", { name: "Get my coupon" }).click();
+    await expect.poll(() => alice.page.getByRole("status").textContent()).toBe("You got a coupon!");
+
+    const bob = await open(id);
+    await signIn(bob.page, "wave-bob");
+    await bob.page.getByRole("button", { name: "Get my coupon" }).click();
+    await expect
+      .poll(() => bob.page.getByRole("status").textContent())
+      .toMatch(/^The coupons released so far are gone\. More in \d{1,2}:\d\d\.$/);
+    // The countdown runs (Retry-After is whole seconds) and the button waits for it.
+    const first = await bob.page.getByRole("status").textContent();
+    await expect.poll(() => bob.page.getByRole("status").textContent()).not.toBe(first);
+    expect(await bob.page.getByRole("button", { name: "Get my coupon" }).isDisabled()).toBe(true);
+    expect(await bob.page.locator("#countdown").textContent()).toMatch(
+      /^More coupons in \d{1,2}:\d\d$/,
+    );
+    await bob.page.screenshot({ path: join(ARTIFACTS, "awaiting-release.png"), fullPage: true });
+    expect(bob.errors).toEqual([]);
+  });
+
+  it("follows the browser's language and switches between Korean and English", async () => {
+    const id = await createEvent({
+      totalStock: 5,
+      startsAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    const { page, errors } = await open(id, "ko-KR");
+    expect(await page.getAttribute("html", "lang")).toBe("ko");
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("쿠폰 이벤트");
+    expect(await page.locator("#event-state").textContent()).toBe("시작 전");
+    expect(await page.locator("#countdown").textContent()).toMatch(/후 시작$/);
+    await signIn(page, "ko-user", "로그인 토큰");
+    await page.getByRole("button", { name: "쿠폰 받기" }).click();
+    await expect
+      .poll(() => page.getByRole("status").textContent())
+      .toMatch(/^아직 시작 전입니다\./);
+    await page.screenshot({ path: join(ARTIFACTS, "korean.png"), fullPage: true });
+
+    await page.getByRole("button", { name: "View in English" }).click();
+    expect(await page.getAttribute("html", "lang")).toBe("en");
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Coupon event");
+    expect(await page.getByRole("status").textContent()).toMatch(
+      /^Not started yet\. Try again in /,
+    );
+    await page.getByRole("button", { name: "한국어로 보기" }).click();
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("쿠폰 이벤트");
+    expect(errors).toEqual([]);
+  });
+});
