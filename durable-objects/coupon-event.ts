@@ -165,12 +165,14 @@ export class CouponEvent extends DurableObject<Env> {
     assertUserId(userId);
     const now = this.clock.now();
     const result = this.ctx.storage.transactionSync((): ClaimDecision => {
-      const existing = this.#claimRow(userId);
-      if (existing) return { outcome: "existing", coupon: couponView(def.id, existing, now) };
-
+      const existing = () => {
+        const row = this.#claimRow(userId);
+        return row ? { outcome: "existing" as const, coupon: couponView(def.id, row, now) } : null;
+      };
       const refusal = refuse(def, this.#counters, now);
-      // Counted in memory: a refusal writes nothing, so it never waits for a storage flush.
-      if (refusal) return { outcome: "refused", refusal };
+      // A holder gets the coupon back whatever the stock; a refusal writes nothing (it is
+      // counted in memory), so it never waits for a storage flush.
+      if (refusal) return existing() ?? { outcome: "refused", refusal };
 
       const row: CouponRow = {
         coupon_id: newCouponId(def.id),
@@ -185,13 +187,22 @@ export class CouponEvent extends DurableObject<Env> {
         restored_order_id: null,
         version: 1,
       };
-      this.ctx.storage.sql.exec(
-        "INSERT INTO claims (user_id, coupon_id, issued_at, expires_at) VALUES (?, ?, ?, ?)",
-        row.user_id,
-        row.coupon_id,
-        row.issued_at,
-        row.expires_at,
-      );
+      // One statement for the common case (a new user); a holder falls through to its row.
+      const inserted = this.ctx.storage.sql
+        .exec(
+          `INSERT INTO claims (user_id, coupon_id, issued_at, expires_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (user_id) DO NOTHING RETURNING coupon_id`,
+          row.user_id,
+          row.coupon_id,
+          row.issued_at,
+          row.expires_at,
+        )
+        .toArray();
+      if (inserted.length === 0) {
+        const held = existing();
+        if (!held) throw new Error("claim neither inserted nor found");
+        return held;
+      }
       const coupon = couponView(def.id, row, now);
       const record: CouponRecord = {
         type: "coupon.issued",
