@@ -143,12 +143,13 @@ export class Outbox {
       return;
     }
     this.#sql.exec("DELETE FROM outbox WHERE seq < ?", oldest);
-    if (touched.length === 0) return;
+    const rest = [...new Set(touched)].filter((seq) => seq > oldest);
+    if (rest.length === 0) return;
     this.#sql.exec(
       `DELETE FROM outbox WHERE seq IN (SELECT value FROM json_each(?))
        AND NOT EXISTS (SELECT 1 FROM outbox_delivery d
                        WHERE d.sink IN (${enabled.map(() => "?").join(", ")}) AND d.seq = outbox.seq)`,
-      JSON.stringify(touched),
+      JSON.stringify(rest),
       ...enabled,
     );
   }
