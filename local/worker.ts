@@ -8,6 +8,20 @@ const ROOT = resolve(import.meta.dirname, "..");
 /** The Workers Static Assets folder (`[assets] directory` in wrangler.toml). */
 const ASSETS = join(ROOT, "public");
 const WORKERD = join(ROOT, "node_modules", "workerd", "bin", "workerd");
+
+/**
+ * The workerd releases a benchmark can run on: the one wrangler brings, and the last release
+ * before workerd's HTTP front end moved to Rust/hyper (1.20261014.1), which starves some requests
+ * for seconds under a crowd (ARCHITECTURE.md). The older one needs an older compatibility date.
+ */
+export const RUNTIMES = {
+  current: { bin: WORKERD, compatibilityDate: "2026-11-01" },
+  pre: {
+    bin: join(ROOT, "node_modules", "workerd-1.20261013.1", "bin", "workerd"),
+    compatibilityDate: "2026-10-01",
+  },
+} as const;
+export type Runtime = keyof typeof RUNTIMES;
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
 /** Bundles the Worker exactly as `wrangler deploy` would, without uploading it. */
@@ -34,6 +48,8 @@ export interface WorkerOptions {
   bareWorkerPort?: number;
   /** Profiling only: workerd's V8 inspector (Chrome DevTools protocol) on this port. */
   inspectorPort?: number;
+  /** Benchmarks only: which workerd release serves it (default the current one). */
+  runtime?: Runtime;
 }
 
 export interface RunningWorker {
@@ -57,10 +73,14 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   for (const [name, value] of Object.entries(opts.bindings)) env[`BINDING_${name}`] = value;
   const inspector =
     opts.inspectorPort === undefined ? [] : [`--inspector-addr=127.0.0.1:${opts.inspectorPort}`];
-  const child = spawn(WORKERD, ["serve", config, "--experimental", ...inspector], {
-    env,
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  const child = spawn(
+    RUNTIMES[opts.runtime ?? "current"].bin,
+    ["serve", config, "--experimental", ...inspector],
+    {
+      env,
+      stdio: ["ignore", "inherit", "inherit"],
+    },
+  );
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
     child.once("exit", (code, signal) => done({ code, signal })),
   );
@@ -108,7 +128,7 @@ function capnpConfig(opts: WorkerOptions): string {
     `(className = "${className}"${inFront ? ', serviceName = "objects"' : ""})`;
   const worker = (inFront: boolean, extra: string) => `(
   modules = [(name = "index.js", esModule = embed "${bundle}")],
-  compatibilityDate = "2026-11-01",
+  compatibilityDate = "${RUNTIMES[opts.runtime ?? "current"].compatibilityDate}",
   bindings = [
     ${texts},
     (name = "COUPON_EVENT", durableObjectNamespace = ${ns("CouponEvent", inFront)}),
@@ -125,7 +145,7 @@ function capnpConfig(opts: WorkerOptions): string {
     ? `
 const bare :Workerd.Worker = (
   modules = [(name = "bare.js", esModule = "${BARE_WORKER}")],
-  compatibilityDate = "2026-11-01",
+  compatibilityDate = "${RUNTIMES[opts.runtime ?? "current"].compatibilityDate}",
 );
 `
     : "";

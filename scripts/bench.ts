@@ -17,7 +17,8 @@
  * --duration S (10), --connections N (64), --burst-connections N (1000), --patience S (3: the
  * longest wait, before each run, for an idle machine), --out FILE, --no-write, --json FILE (this
  * run's medians), --before FILE (a --json file of another commit: the "before" column; by
- * default the one kept in BENCHMARKS.md).
+ * default the one kept in BENCHMARKS.md), --workerd current|pre (the release that serves it:
+ * wrangler's, or 1.20261013.1, the last before the HTTP front end's regression).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -71,9 +72,15 @@ const { values: args } = parseArgs({
     json: { type: "string" },
     before: { type: "string" },
     patience: { type: "string" },
+    workerd: { type: "string", default: "current" },
     help: { type: "boolean", default: false },
   },
 });
+
+const RUNTIME = args.workerd === "pre" ? "pre" : "current";
+if (args.workerd !== "pre" && args.workerd !== "current") {
+  throw new Error("--workerd: current (what wrangler brings) or pre (1.20261013.1)");
+}
 
 if (args.help) {
   console.log(readFileSync(new URL(import.meta.url), "utf8").split("*/")[0]);
@@ -233,7 +240,7 @@ function meta(): Meta {
     cores: availableParallelism(),
     memGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
-    workerd: pkg("workerd"),
+    workerd: RUNTIME === "pre" ? pkg("workerd-1.20261013.1") : pkg("workerd"),
     undici: pkg("undici"),
     clkTck: Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100,
     loadAvg: loadavg()[0] ?? 0,
@@ -305,6 +312,7 @@ async function startStack(dir: string): Promise<Stack> {
       host: HOST,
       port: await freePort(HOST),
       bareWorkerPort: await freePort(HOST),
+      runtime: RUNTIME,
       // Random secrets for this run; every other binding exactly as `npm start` passes it.
       bindings: { JWT_SECRET: SECRET, ADMIN_TOKEN: ADMIN, ...workerBindings(cloud) },
     });
