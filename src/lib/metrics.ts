@@ -247,6 +247,16 @@ export class MetricsStore {
     };
   }
 
+  /** The events this isolate has answered about, most requests first. */
+  eventIds(limit = 100): string[] {
+    return [...this.events]
+      .filter(([id]) => id !== "other")
+      .map(([id, counts]) => [id, [...counts.values()].reduce((a, b) => a + b, 0)] as const)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([id]) => id);
+  }
+
   /** Prometheus text exposition (format 0.0.4) of the cumulative counters and histograms. */
   prometheus(extra: PrometheusFamily[] = []): string {
     const lines: string[] = [];

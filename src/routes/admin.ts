@@ -89,6 +89,9 @@ export const MetricsSummarySchema = z
     windowSeconds: z.number(),
     since: z.string().openapi({ description: "When this isolate started recording" }),
     event: z.string().nullable(),
+    events: z
+      .array(z.string())
+      .openapi({ description: "Events this isolate has answered about, busiest first" }),
     total: z.object(Quantiles),
     routes: z.array(z.object({ method: z.string(), route: z.string(), ...Quantiles })),
     outbox: z
@@ -108,6 +111,7 @@ export const MetricsSummarySchema = z
       windowSeconds: 300,
       since: "2026-09-12T13:00:00.000Z",
       event: null,
+      events: ["back-to-school"],
       total: ROUTE_EXAMPLE,
       routes: [{ method: "POST", route: "/v1/events/{id}/claims", ...ROUTE_EXAMPLE }],
       outbox: {
@@ -298,7 +302,8 @@ export const admin = newRouter()
   .openapi(summary, async (c) => {
     const { minutes, event } = c.req.valid("query");
     const outbox = await outboxTotals(c.env);
-    return c.json({ ...metrics.summary(minutes, Date.now(), event), outbox }, 200);
+    const events = metrics.eventIds();
+    return c.json({ ...metrics.summary(minutes, Date.now(), event), events, outbox }, 200);
   })
   .openapi(listAlerts, async (c) => {
     const { webhookUrl, ...limits } = c.var.config.alerts;

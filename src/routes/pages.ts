@@ -5,7 +5,8 @@ import { problemResponse } from "../problems.ts";
 
 /**
  * The pages for people, served by the Worker from Workers Static Assets (public/, the ASSETS
- * binding, as the API reference is): the claim page for web clients at `/claim`. Scripts and
+ * binding, as the API reference is): the claim page for web clients at `/claim`, the operator
+ * dashboard at `/dashboard`. Scripts and
  * styles are the page's own files (`'self'`, nothing inline), and it talks to this API only.
  */
 const PAGE_CSP =
@@ -17,13 +18,19 @@ const CONTENT_TYPES: Record<string, string> = {
   css: "text/css; charset=utf-8",
 };
 
-const PAGES = ["claim"] as const;
+const PAGES = ["claim", "dashboard"] as const;
+/** A file name of dot-separated words ending in .js or .css: no path, no `..`. */
+const FILE = "[a-z0-9-]+(?:\\.[a-z0-9-]+)*\\.(?:js|css)";
 
 export function mountPages(app: OpenAPIHono<HonoEnv>): void {
   for (const page of PAGES) {
     app.get(`/${page}`, (c) => file(c, `/${page}/index.html`, "no-cache"));
-    app.get(`/${page}/:file{[a-z0-9-]+\\.(?:js|css)}`, (c) =>
+    app.get(`/${page}/:file{${FILE}}`, (c) =>
       file(c, `/${page}/${c.req.param("file")}`, "public, max-age=300"),
+    );
+    // Third-party files (Chart.js), kept as their packages ship them.
+    app.get(`/${page}/vendor/:file{${FILE}}`, (c) =>
+      file(c, `/${page}/vendor/${c.req.param("file")}`, "public, max-age=3600"),
     );
   }
 }
