@@ -117,6 +117,7 @@ export default defineConfig({
             "test/contract/**/*.test.ts",
             "test/unit/**/*.test.ts",
             "test/loadtest/**/*.test.ts",
+            "clients/typescript/test/**/*.test.ts",
           ],
           environment: "node",
           testTimeout: 60_000,
