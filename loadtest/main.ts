@@ -25,6 +25,8 @@
  *   --kafka-topic NAME        (coupon-events)
  *   --reports DIR             where run folders go (reports)
  *   --no-png                  skip report.png
+ *   --workerd current|pre     the local stack's workerd: the current release (default) or
+ *                             1.20261013.1, the last before the HTTP front end's regression
  *   --no-warmup               skip the warm-up crowd (on by default against the local stack,
  *                             whose fresh workerd has compiled nothing yet)
  *   --strict                  a missed target fails the run too (invariants always do)
@@ -81,6 +83,7 @@ const { values: args } = (() => {
         reports: { type: "string" },
         "no-png": { type: "boolean", default: false },
         "no-warmup": { type: "boolean", default: false },
+        workerd: { type: "string" },
         strict: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -129,9 +132,28 @@ if (args.url && plan.faults.length > 0) {
     `${scenario} injects sink faults through the local gateway: it runs on the local stack only`,
   );
 }
+const runtime = args.workerd ?? "current";
+if (runtime !== "current" && runtime !== "pre") usage("--workerd is current or pre");
+const workerdRuntime: "current" | "pre" = runtime;
+if (args.url && args.workerd) usage("--workerd chooses the local stack's runtime: not with --url");
 const connections = num("connections", args.connections) ?? 1_000;
 const requestTimeoutMs = (num("timeout", args.timeout, false) ?? 30) * 1000;
 const reportsDir = resolve(args.reports ?? join(ROOT, "reports"));
+
+// A deployed Worker needs its tokens: checked now, as a usage error.
+let remote: Target | undefined;
+if (args.url) {
+  try {
+    remote = remoteTarget({
+      url: args.url,
+      adminToken: args["admin-token"] ?? process.env.LOADTEST_ADMIN_TOKEN,
+      jwtSecret: args["jwt-secret"] ?? process.env.LOADTEST_JWT_SECRET,
+      tokenFile: args["token-file"],
+    });
+  } catch (err) {
+    usage(err instanceof Error ? err.message : String(err));
+  }
+}
 
 let target: Target | undefined;
 let stopping: Promise<void> | undefined;
@@ -190,15 +212,10 @@ async function main(): Promise<number> {
       .map((x) => x.toFixed(2))
       .join(" / ")}`,
   );
-  target = args.url
-    ? remoteTarget({
-        url: args.url,
-        adminToken: args["admin-token"] ?? process.env.LOADTEST_ADMIN_TOKEN,
-        jwtSecret: args["jwt-secret"] ?? process.env.LOADTEST_JWT_SECRET,
-        tokenFile: args["token-file"],
-      })
-    : await localTarget(log);
-  const targetName = args.url ? args.url : "local stack (npm start's, own ports)";
+  target = remote ?? (await localTarget(log, workerdRuntime));
+  const targetName = args.url
+    ? args.url
+    : `local stack (npm start's, own ports${runtime === "pre" ? ", workerd pre-regression" : ""})`;
 
   const run = await runScenario({
     plan,
@@ -215,7 +232,13 @@ async function main(): Promise<number> {
   const targets = checkTargets(plan, run);
   await stopTarget();
 
-  const meta = collectMeta(ROOT, targetName);
+  const meta = collectMeta(
+    ROOT,
+    targetName,
+    runtime === "pre" ? "workerd-1.20261013.1" : "workerd",
+  );
+  // The workerd in node_modules is what ran only on the local stack.
+  if (args.url) delete meta.workerd;
   const folderName = `${folderStamp()}-${plan.name}`;
   const folder = join(reportsDir, folderName);
   mkdirSync(folder, { recursive: true });

@@ -209,7 +209,7 @@
             type: "linear",
             stacked: !!spec.stacked,
             title: { display: true, text: "seconds from the opening (startsAt)" },
-            min: report.series.t[0],
+            min: Math.min(report.series.t[0], ...report.markers.map((m) => secs(m.t))),
             max: Math.max(
               report.series.t[report.series.t.length - 1] + report.series.binMs / 1000,
               ...report.samples.map((s) => secs(s.t)),

@@ -289,7 +289,7 @@ export function buildReport(i: ReportInput): Report {
 }
 
 /** Facts about the machine and the code, for the report's header. */
-export function collectMeta(root: string, target: string): Meta {
+export function collectMeta(root: string, target: string, workerdPackage = "workerd"): Meta {
   let commit = "unknown";
   try {
     const git = (...a: string[]) =>
@@ -326,7 +326,7 @@ export function collectMeta(root: string, target: string): Meta {
     cores: navigator.hardwareConcurrency,
     memGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
-    workerd: version("workerd"),
+    workerd: version(workerdPackage),
     undici: version("undici"),
   };
 }

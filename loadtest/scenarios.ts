@@ -211,14 +211,14 @@ export function planFor(name: ScenarioName, o: PlanOptions = {}): Plan {
         name === "sink-outage"
           ? [
               { atMs: -500, api: "planetscale", action: "stop", label: "MySQL down" },
-              { atMs: 1_500, api: "kafka", action: "error", label: "Kafka down" },
-              { atMs: 3_000, api: "planetscale", action: "start", label: "MySQL up" },
-              { atMs: 5_000, api: "kafka", action: "heal", label: "Kafka up" },
+              { atMs: 250, api: "kafka", action: "error", label: "Kafka down" },
+              { atMs: 2_500, api: "planetscale", action: "start", label: "MySQL up" },
+              { atMs: 4_500, api: "kafka", action: "heal", label: "Kafka up" },
             ]
           : [];
       const outage =
         name === "sink-outage"
-          ? "; MySQL refuses connections from -0.5 s to +3 s, Kafka answers 500 from +1.5 s to +5 s"
+          ? "; MySQL refuses connections from -0.5 s to +2.5 s, Kafka answers 500 from +0.25 s to +4.5 s"
           : "";
       return {
         kind: "crowd",

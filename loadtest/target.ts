@@ -14,7 +14,7 @@ import { join, resolve } from "node:path";
 import { sign } from "hono/jwt";
 import { freePort } from "../local/servers/process.ts";
 import type { StackFile } from "../local/stack-types.ts";
-import { bundleWorker, type RunningWorker, startWorker } from "../local/worker.ts";
+import { bundleWorker, type RunningWorker, type Runtime, startWorker } from "../local/worker.ts";
 import { workerBindings } from "../local/worker-bindings.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -123,8 +123,15 @@ export function remoteTarget(o: RemoteOptions): Target {
   };
 }
 
-/** Starts the local cloud (child process) and workerd; `log` receives progress lines. */
-export async function localTarget(log: (line: string) => void): Promise<Target> {
+/**
+ * Starts the local cloud (child process) and workerd (`runtime`: the current release, or `pre`,
+ * the last one before the HTTP front end's regression, see ARCHITECTURE.md); `log` receives
+ * progress lines.
+ */
+export async function localTarget(
+  log: (line: string) => void,
+  runtime: Runtime = "current",
+): Promise<Target> {
   const dir = join(ROOT, ".local", `loadtest-${process.pid}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -150,6 +157,7 @@ export async function localTarget(log: (line: string) => void): Promise<Target> 
       host: HOST,
       port: await freePort(HOST),
       bindings: { JWT_SECRET: secret, ADMIN_TOKEN: admin, ...workerBindings(c.stack) },
+      runtime,
     });
   } catch (err) {
     await stop();
