@@ -52,15 +52,21 @@ const keep = (row: CouponRow) => ({
   restored_order_id: row.restored_order_id,
 });
 
+/** Why `orderId` may not use this unredeemed coupon now (expired, or held for another order). */
+function blocked(row: CouponRow, orderId: string, now: number): Decision | null {
+  if (isExpired(row, now)) return { kind: "refused", slug: "expired" };
+  const hold = activeHold(row, now);
+  return hold && hold.orderId !== orderId ? { kind: "refused", slug: "held" } : null;
+}
+
 export function decideRedeem(row: CouponRow, orderId: string, now: number): Decision {
   if (row.status === "redeemed") {
     return row.order_id === orderId
       ? { kind: "same" }
       : { kind: "refused", slug: "already-redeemed" };
   }
-  if (isExpired(row, now)) return { kind: "refused", slug: "expired" };
-  const hold = activeHold(row, now);
-  if (hold && hold.orderId !== orderId) return { kind: "refused", slug: "held" };
+  const refusal = blocked(row, orderId, now);
+  if (refusal) return refusal;
   return {
     kind: "change",
     change: {
@@ -78,9 +84,8 @@ export function decideRedeem(row: CouponRow, orderId: string, now: number): Deci
 /** Reserves the coupon for `orderId` until `now + ttlMs`; the same order may extend its hold. */
 export function decideHold(row: CouponRow, orderId: string, ttlMs: number, now: number): Decision {
   if (row.status === "redeemed") return { kind: "refused", slug: "already-redeemed" };
-  if (isExpired(row, now)) return { kind: "refused", slug: "expired" };
-  const hold = activeHold(row, now);
-  if (hold && hold.orderId !== orderId) return { kind: "refused", slug: "held" };
+  const refusal = blocked(row, orderId, now);
+  if (refusal) return refusal;
   return {
     kind: "change",
     change: {
