@@ -14,6 +14,8 @@ import { freePort } from "../../local/servers/process.ts";
 import { bundleWorker, type RunningWorker, startWorker } from "../../local/worker.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+/** The pages poll and tick every second or less; a loaded machine may take a few. */
+const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
 const JWT_SECRET = "claim-page-jwt-secret-0123456789abcdef-0123";
 const ADMIN_TOKEN = "claim-page-admin-token-0123456789";
 const ARTIFACTS = resolve(import.meta.dirname, "../../.local/artifacts/claim-page");
@@ -89,7 +91,7 @@ describe("the claim page", () => {
     const alice = await open(id);
     await signIn(alice.page, "page-alice");
     await alice.page.getByRole("button", { name: "Get my coupon" }).click();
-    await expect.poll(() => alice.page.getByRole("status").textContent()).toBe("You got a coupon!");
+    await poll(() => alice.page.getByRole("status").textContent()).toBe("You got a coupon!");
     expect(await alice.page.locator("#coupon-id").textContent()).toMatch(/^cpn_/);
     expect(await alice.page.locator("#coupon-status").textContent()).toBe("Ready to use");
     await alice.page.screenshot({ path: join(ARTIFACTS, "claimed.png"), fullPage: true });
@@ -97,9 +99,9 @@ describe("the claim page", () => {
     const bob = await open(id);
     await signIn(bob.page, "page-bob");
     await bob.page.getByRole("button", { name: "Get my coupon" }).click();
-    await expect
-      .poll(() => bob.page.getByRole("status").textContent())
-      .toBe("Sorry, all coupons are gone.");
+    await poll(() => bob.page.getByRole("status").textContent()).toBe(
+      "Sorry, all coupons are gone.",
+    );
     expect(await bob.page.locator("#event-state").textContent()).toBe("Sold out");
     expect(await bob.page.locator("#remaining").textContent()).toBe("0");
     await bob.page.screenshot({ path: join(ARTIFACTS, "sold-out.png"), fullPage: true });
@@ -119,17 +121,17 @@ describe("the claim page", () => {
     const alice = await open(id);
     await signIn(alice.page, "wave-alice");
     await alice.page.getByRole("button", { name: "Get my coupon" }).click();
-    await expect.poll(() => alice.page.getByRole("status").textContent()).toBe("You got a coupon!");
+    await poll(() => alice.page.getByRole("status").textContent()).toBe("You got a coupon!");
 
     const bob = await open(id);
     await signIn(bob.page, "wave-bob");
     await bob.page.getByRole("button", { name: "Get my coupon" }).click();
-    await expect
-      .poll(() => bob.page.getByRole("status").textContent())
-      .toMatch(/^The coupons released so far are gone\. More in \d{1,2}:\d\d\.$/);
+    await poll(() => bob.page.getByRole("status").textContent()).toMatch(
+      /^The coupons released so far are gone\. More in \d{1,2}:\d\d\.$/,
+    );
     // The countdown runs (Retry-After is whole seconds) and the button waits for it.
     const first = await bob.page.getByRole("status").textContent();
-    await expect.poll(() => bob.page.getByRole("status").textContent()).not.toBe(first);
+    await poll(() => bob.page.getByRole("status").textContent()).not.toBe(first);
     expect(await bob.page.getByRole("button", { name: "Get my coupon" }).isDisabled()).toBe(true);
     expect(await bob.page.locator("#countdown").textContent()).toMatch(
       /^More coupons in \d{1,2}:\d\d$/,
@@ -150,9 +152,7 @@ describe("the claim page", () => {
     expect(await page.locator("#countdown").textContent()).toMatch(/후 시작$/);
     await signIn(page, "ko-user", "로그인 토큰");
     await page.getByRole("button", { name: "쿠폰 받기" }).click();
-    await expect
-      .poll(() => page.getByRole("status").textContent())
-      .toMatch(/^아직 시작 전입니다\./);
+    await poll(() => page.getByRole("status").textContent()).toMatch(/^아직 시작 전입니다\./);
     await page.screenshot({ path: join(ARTIFACTS, "korean.png"), fullPage: true });
 
     await page.getByRole("button", { name: "View in English" }).click();

@@ -65,6 +65,18 @@ describe("the configuration schema", () => {
         routes: {},
         timeoutMs: 150,
       },
+      REQUEST_LOG: "on",
+      alerts: {
+        webhookUrl: null,
+        p95Ms: 2000,
+        errorRatePct: 5,
+        maxRps: 2000,
+        outboxBacklog: 5000,
+        outboxAgeSeconds: 60,
+        sinkRetryingMinutes: 3,
+        windowMinutes: 2,
+        minRequests: 20,
+      },
     });
   });
 

@@ -14,6 +14,8 @@ import { freePort } from "../../local/servers/process.ts";
 import { bundleWorker, type RunningWorker, startWorker } from "../../local/worker.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+/** The pages poll and tick every second or less; a loaded machine may take a few. */
+const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
 const JWT_SECRET = "dashboard-jwt-secret-0123456789abcdef-01234";
 const ADMIN_TOKEN = "dashboard-admin-token-0123456789";
 const ARTIFACTS = resolve(import.meta.dirname, "../../.local/artifacts/dashboard");
@@ -83,7 +85,7 @@ describe("the operator dashboard", () => {
     await page.goto(`${worker.url}/dashboard?event=${id}`);
     await page.getByLabel("Operator token (ADMIN_TOKEN)").fill(ADMIN_TOKEN);
     await page.keyboard.press("Enter");
-    await expect.poll(() => page.locator("#remaining").textContent()).toBe("40");
+    await poll(() => page.locator("#remaining").textContent()).toBe("40");
     expect(await page.locator("#state").textContent()).toBe("open");
 
     // Claims run in waves; the page, polling every second, sees the stock fall step by step.
@@ -94,16 +96,16 @@ describe("the operator dashboard", () => {
       );
       expect(statuses.every((s) => s === 201)).toBe(true);
       const expected = String(40 - 10 * (wave + 1));
-      await expect.poll(() => page.locator("#remaining").textContent()).toBe(expected);
+      await poll(() => page.locator("#remaining").textContent()).toBe(expected);
       seen.add(expected);
     }
     expect([...seen]).toEqual(["30", "20", "10", "0"]);
     expect(await page.locator("#issued").textContent()).toBe("40");
     // The event is listed, the latency table has the claim route.
-    await expect.poll(() => page.locator("#events button").allTextContents()).toContain(id);
-    await expect
-      .poll(() => page.locator("#latency").textContent())
-      .toContain("POST /v1/events/{id}/claims");
+    await poll(() => page.locator("#events button").allTextContents()).toContain(id);
+    await poll(() => page.locator("#latency").textContent()).toContain(
+      "POST /v1/events/{id}/claims",
+    );
 
     // Pause, after a confirmation that is first declined.
     page.once("dialog", (dialog) => dialog.dismiss());
@@ -117,7 +119,7 @@ describe("the operator dashboard", () => {
       return dialog.accept();
     });
     await page.getByRole("button", { name: "Pause" }).click();
-    await expect.poll(() => page.locator("#state").textContent()).toBe("paused");
+    await poll(() => page.locator("#state").textContent()).toBe("paused");
     const stats = await fetch(`${worker.url}/v1/events/${id}/stats`, { headers: admin });
     expect(((await stats.json()) as { event: { state: string } }).event.state).toBe("paused");
     expect(await page.getByRole("button", { name: "Pause" }).isDisabled()).toBe(true);
@@ -130,9 +132,7 @@ describe("the operator dashboard", () => {
     await page.goto(`${worker.url}/dashboard`);
     await page.getByLabel("Operator token (ADMIN_TOKEN)").fill("not-the-operator-token");
     await page.keyboard.press("Enter");
-    await expect
-      .poll(() => page.getByRole("alert").textContent())
-      .toBe("The operator token was refused.");
+    await poll(() => page.getByRole("alert").textContent()).toBe("The operator token was refused.");
     expect(await page.locator("#overview").isHidden()).toBe(true);
   });
 });
