@@ -45,7 +45,7 @@ const RATE_LIMITS = {
   RATE_LIMIT_CLAIM_PER_USER: "3/10s",
   RATE_LIMIT_ROUTES: JSON.stringify({
     "GET /v1/events/{id}": "4/10s",
-    "GET /problems/{slug}": "2/2s",
+    "GET /problems/{slug}": "2/5s",
     "GET /": "100/60s",
   }),
 };
