@@ -57,9 +57,21 @@ function routeOf(c: Parameters<typeof matchedRoutes>[0]): string {
   const routes = matchedRoutes(c);
   for (let i = routes.length - 1; i >= 0; i--) {
     const r = routes[i];
-    if (r && r.method !== "ALL") return r.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");
+    if (r && r.method !== "ALL") return template(r.path);
   }
   return "unmatched";
+}
+
+const templates = new Map<string, string>();
+
+/** Hono's `/v1/events/:id` as `/v1/events/{id}`, converted once per route. */
+function template(path: string): string {
+  let converted = templates.get(path);
+  if (converted === undefined) {
+    converted = path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");
+    templates.set(path, converted);
+  }
+  return converted;
 }
 
 /** `/v1/events/{id}/…` names its event; a coupon id ends with its event's id (`cpn_….<event>`). */
