@@ -92,13 +92,14 @@ export function checkInvariants(plan: Plan, run: RunData, sinks: SinkReads): Che
 
   // 3. Every coupon the event issued was answered to its user, who reads the same one back.
   const mismatches = run.visitors.filter((v) => v.readBackMismatch).length;
+  const readBackFailed = run.visitors.filter((v) => v.readBackFailed).length;
   const readsBack = plan.kind === "crowd";
   checks.push({
     name: readsBack
       ? "every issued coupon answered to its user and read back"
       : "every issued coupon answered to its user",
-    verdict: issued === holders.size && mismatches === 0 ? "pass" : "fail",
-    detail: `issued ${issued === undefined ? "?" : fmt(issued)}, coupon ids answered ${fmt(holders.size)}${readsBack ? `, holders whose read-back differed: ${mismatches}` : ""}`,
+    verdict: issued === holders.size && mismatches === 0 && readBackFailed === 0 ? "pass" : "fail",
+    detail: `issued ${issued === undefined ? "?" : fmt(issued)}, coupon ids answered ${fmt(holders.size)}${readsBack ? `, holders whose read-back differed: ${mismatches}, failed: ${readBackFailed}` : ""}`,
   });
 
   // 4. Only the contract's answers.

@@ -58,8 +58,10 @@ export interface VisitorData {
   couponIds: string[];
   /** The last claim answer's key ("201", "409 sold-out", ...). */
   outcome: string;
-  /** A holder whose read-back did not return the claimed coupon. */
+  /** A holder whose read-back returned another coupon. */
   readBackMismatch: boolean;
+  /** A holder whose read-back got no coupon at all (an error, or 404 after retries). */
+  readBackFailed?: boolean;
 }
 
 export interface MachineData {
@@ -548,7 +550,8 @@ async function crowd(
       const back = await call(pool, record, "coupon", i, minePath, "GET", auth, jitter);
       const again = couponOf(back);
       if (again) v.couponIds.push(again.id);
-      if (again?.id !== coupon.id) v.readBackMismatch = true;
+      if (!again) v.readBackFailed = true;
+      else if (again.id !== coupon.id) v.readBackMismatch = true;
     }
     v.leaveAt = rel(performance.now());
   };

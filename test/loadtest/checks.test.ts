@@ -38,6 +38,15 @@ describe("invariants", () => {
     );
   });
 
+  test("a holder whose read-back fails or returns another coupon fails", () => {
+    const name = "every issued coupon answered to its user and read back";
+    for (const change of [{ readBackFailed: true }, { readBackMismatch: true }]) {
+      const run = syntheticRun(plan);
+      Object.assign(run.visitors[0] as object, change);
+      expect(failing(checkInvariants(plan, run, sinksOf(run)))).toEqual([name]);
+    }
+  });
+
   test("a 500, a network error or a 503 without Retry-After is not allowed; 503 with it is", () => {
     const run = syntheticRun(plan);
     const claim = run.records.find((r) => r.kind === "claim") as (typeof run.records)[number];
