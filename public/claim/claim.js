@@ -274,6 +274,7 @@ async function claim() {
   } finally {
     busy = false;
   }
+  render(); // the coupon and its message together, before the stock is read again
   await loadEvent();
 }
 

@@ -92,7 +92,7 @@ describe("the claim page", () => {
     await signIn(alice.page, "page-alice");
     await alice.page.getByRole("button", { name: "Get my coupon" }).click();
     await poll(() => alice.page.getByRole("status").textContent()).toBe("You got a coupon!");
-    expect(await alice.page.locator("#coupon-id").textContent()).toMatch(/^cpn_/);
+    await poll(() => alice.page.locator("#coupon-id").textContent()).toMatch(/^cpn_/);
     expect(await alice.page.locator("#coupon-status").textContent()).toBe("Ready to use");
     await alice.page.screenshot({ path: join(ARTIFACTS, "claimed.png"), fullPage: true });
 
