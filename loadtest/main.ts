@@ -294,6 +294,12 @@ ${invariants.map((c) => `  ${line(c)}`).join("\n")}${targets.length ? `\n  targe
     const failed = await postWebhook(webhook, slackMessage(report, previous, gh ?? shown));
     log(failed ?? "summary posted to REPORT_WEBHOOK_URL");
   }
+  // One closing line in the plain "N passed, N failed" form that CI logs are read for.
+  const count = (v: string) => invariants.filter((c) => c.verdict === v).length;
+  const skipped = count("skipped");
+  console.log(
+    `invariants: ${count("pass")} passed, ${count("fail")} failed${skipped ? `, ${skipped} skipped` : ""}`,
+  );
   return report.pass ? 0 : 1;
 }
 

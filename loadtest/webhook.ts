@@ -29,10 +29,21 @@ export function slackMessage(r: Report, previous: Report | undefined, where: str
     `5xx ${fmt(s.fiveXx)}, network errors ${fmt(s.errors)}, 429/503 ${fmt(s.shed)}`,
     `outbox empty ${ms(s.drainMs)} after the last coupon${was((x) => x.summary.drainMs, ms)}`,
   ];
-  const failed = [...r.invariants, ...r.targets].filter((c) => c.verdict === "fail");
-  const checks = failed.length
-    ? `*Failed:*\n${failed.map((c) => `• ${c.name}: ${c.detail}`).join("\n")}`
-    : `All ${r.invariants.filter((c) => c.verdict === "pass").length} invariants hold${r.targets.length ? `, ${r.targets.filter((c) => c.verdict === "pass").length}/${r.targets.length} targets met` : ""}.`;
+  const broken = r.invariants.filter((c) => c.verdict === "fail");
+  const missed = r.targets.filter((c) => c.verdict === "fail");
+  const list = (cs: typeof broken) => cs.map((c) => `• ${c.name}: ${c.detail}`).join("\n");
+  const checks = [
+    broken.length
+      ? `*Invariants broken:*\n${list(broken)}`
+      : `All ${r.invariants.filter((c) => c.verdict === "pass").length} invariants hold.`,
+    ...(r.targets.length
+      ? [
+          missed.length
+            ? `*Targets missed* (${r.targets.length - missed.length}/${r.targets.length} met):\n${list(missed)}`
+            : `All ${r.targets.length} targets met.`,
+        ]
+      : []),
+  ].join("\n");
   const context = `${r.meta.target} · commit ${r.meta.commit} · load average ${r.machine.loadAvgStart[0].toFixed(2)} · ${where}`;
   return {
     text: `${headline}\n${figures.join("\n")}\n${checks}\n${context}`,

@@ -46,8 +46,31 @@ test("the summary is a Slack incoming-webhook message: text and blocks, failures
   });
   const bad = slackMessage(report(true), report(false), "reports/y");
   expect(bad.text).toMatch(/^Load test weekly-100: FAIL\n/);
-  expect(bad.text).toContain("• every issued coupon in MySQL exactly once:");
+  expect(bad.text).toContain("*Invariants broken:*\n• every issued coupon in MySQL exactly once:");
   expect(bad.text).toContain("(previous ");
+});
+
+test("missed targets are listed apart from the invariants, which still hold", () => {
+  const incident = planFor("incident", { users: 200, stock: 40, timeScale: 0.1 }) as CrowdPlan;
+  const run = syntheticRun(incident, 10);
+  const r = buildReport({
+    plan: incident,
+    run,
+    invariants: checkInvariants(incident, run, sinksOf(run)),
+    targets: checkTargets(incident, run),
+    meta: { date: "", commit: "c", target: "t", machine: "m", cores: 2, memGiB: 24, node: "v24" },
+    runId: "r",
+    connections: 1_000,
+    requestTimeoutMs: 30_000,
+    mysqlRows: 40,
+    kafkaRecords: 40,
+    strict: false,
+  });
+  const text = slackMessage(r, undefined, "x").text;
+  expect(text).toMatch(/^Load test incident: pass\n/);
+  expect(text).toContain(
+    "All 7 invariants hold.\n*Targets missed* (2/4 met):\n• claim p95 ≤ 100 ms:",
+  );
 });
 
 test("it is posted as JSON; a refusing webhook is reported, not thrown", async () => {
