@@ -48,9 +48,6 @@ interface Entry {
 /** Edge refusals are handed to the object (for its stats) at most this often per event. */
 const SHED_REPORT_MS = 1_000;
 
-/** Claims answered here without calling the object; tests and metrics read it. */
-export const shedCounts = { refusals: 0 };
-
 /** Keeps background work alive after the answer (the request's `waitUntil`). */
 export type WaitUntil = (work: Promise<unknown>) => void;
 
@@ -164,7 +161,6 @@ export class EventClient {
   }
 
   #countShed(eventId: string, slug: RefusalSlug, waitUntil?: WaitUntil): void {
-    shedCounts.refusals += 1;
     let counts = this.#shed.get(eventId);
     if (!counts) {
       counts = new Map();
