@@ -8,7 +8,8 @@
 import { readFileSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { sign } from "hono/jwt";
-import { type Dispatcher, Pool } from "undici";
+import type { Dispatcher, Pool } from "undici";
+import { newPool } from "../loadtest/http.ts";
 
 export interface LoadInit {
   secret: string;
@@ -162,18 +163,6 @@ function classify(status: number, body: string): string {
 function errorKey(err: unknown): string {
   const e = err as { code?: string; name?: string; message?: string };
   return `error ${e.code ?? e.name ?? e.message ?? String(err)}`;
-}
-
-function newPool(origin: string, connections: number, timeoutMs: number): Pool {
-  return new Pool(origin, {
-    connections,
-    pipelining: 1,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    keepAliveTimeout: 60_000,
-    keepAliveMaxTimeout: 120_000,
-    connect: { timeout: 10_000 },
-  });
 }
 
 interface Answer {
