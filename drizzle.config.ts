@@ -10,7 +10,7 @@ const url = process.env.DATABASE_URL;
 
 export default defineConfig({
   dialect: "mysql",
-  schema: "./src/db/schema",
+  schema: "./platform/db/schema",
   out: "./migrations",
   ...(url ? { dbCredentials: { url } } : {}),
 });

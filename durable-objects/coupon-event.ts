@@ -1,16 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
-import { configFrom } from "../src/config.ts";
-import { buildHoldersFilter, type HoldersFilter } from "../src/lib/holders-filter.ts";
-import { publishOutboxSummary } from "../src/lib/outbox-registry.ts";
-import { redisFor } from "../src/lib/redis.ts";
-import { publishSnapshot } from "../src/lib/snapshot-registry.ts";
-import { type Sinks, sinksFor } from "../src/sinks/index.ts";
-import { perSink } from "../src/sinks/registry.ts";
-import { withTimeout } from "../src/sinks/timeout.ts";
-import type { CouponRecord, SinkName } from "../src/sinks/types.ts";
-import { type Clock, systemClock } from "./clock.ts";
-import { newCouponId } from "./coupon-id.ts";
+import { type Clock, systemClock } from "../domain/clock.ts";
+import { COUPON_ID_PATTERN, newCouponId } from "../domain/coupon-id.ts";
 import {
   type CouponChange,
   type Decision,
@@ -18,14 +9,25 @@ import {
   decideHoldLapse,
   decideRedeem,
   decideRestore,
-  type LifecycleRefusal,
-} from "./coupon-lifecycle.ts";
-import { eventDefinitionSchema, sameDefinition } from "./definition.ts";
-import { drainStep } from "./drain.ts";
-import { type EventDefinition, type LedgerCounters, type RefusalSlug, refuse } from "./ledger.ts";
-import { type DeadLetter, Outbox } from "./outbox.ts";
-import { SinkStatusStore } from "./sink-status.ts";
-import { migrate } from "./storage-schema.ts";
+  type LifecycleAnswer,
+} from "../domain/coupon-lifecycle.ts";
+import { eventDefinitionSchema, sameDefinition } from "../domain/definition.ts";
+import { buildHoldersFilter, type HoldersFilter } from "../domain/holders-filter.ts";
+import {
+  HOLD_TTL_MAX_SECONDS,
+  IDEMPOTENCY_KEY_MAX_LENGTH,
+  ORDER_ID_MAX_LENGTH,
+  userIdFault,
+} from "../domain/identifiers.ts";
+import {
+  type EventDefinition,
+  type LedgerCounters,
+  REFUSAL_SLUGS,
+  type RefusalSlug,
+  refuse,
+} from "../domain/ledger.ts";
+import type { CouponRecord, SinkName } from "../domain/sinks.ts";
+import { perSink } from "../domain/sinks.ts";
 import {
   type ClaimAnswer,
   type ClaimDecision,
@@ -42,7 +44,17 @@ import {
   isoOrNull,
   type SinkView,
   type StatsView,
-} from "./views.ts";
+} from "../domain/views.ts";
+import { configFrom } from "../platform/config.ts";
+import { publishOutboxSummary } from "../platform/outbox-registry.ts";
+import { redisFor } from "../platform/redis.ts";
+import { type Sinks, sinksFor } from "../platform/sinks/index.ts";
+import { publishSnapshot } from "../platform/snapshot-registry.ts";
+import { withTimeout } from "../platform/timeout.ts";
+import { drainStep } from "./drain.ts";
+import { type DeadLetter, Outbox } from "./outbox.ts";
+import { SinkStatusStore } from "./sink-status.ts";
+import { migrate } from "./storage-schema.ts";
 
 /** How long a claim waits before the drain starts, so that a rush drains in batches. */
 const DRAIN_DELAY_MS = 25;
@@ -54,13 +66,7 @@ const SUMMARY_EVERY_MS = 1_000;
 const SNAPSHOT_EVERY_MS = 250;
 /** Refusal counters are written at most this often: a refusal itself never waits for the disk. */
 const REJECTIONS_EVERY_MS = 1_000;
-const REFUSAL_SLUGS: ReadonlySet<string> = new Set<RefusalSlug>([
-  "not-started",
-  "paused",
-  "ended",
-  "sold-out",
-  "awaiting-release",
-]);
+const REFUSALS: ReadonlySet<string> = new Set<RefusalSlug>(REFUSAL_SLUGS);
 /** Past this many holders no filter is built (it would be mostly ones): the edge asks the object. */
 const MAX_FILTERED_HOLDERS = 1_000_000;
 
@@ -297,7 +303,7 @@ export class CouponEvent extends DurableObject<Env> {
   /** Refusals an isolate answered for this event without calling it: they count in stats. */
   countRefusals(counts: Partial<Record<RefusalSlug, number>>): void {
     for (const [slug, n] of Object.entries(counts)) {
-      if (!REFUSAL_SLUGS.has(slug) || !Number.isSafeInteger(n) || (n ?? 0) <= 0) continue;
+      if (!REFUSALS.has(slug) || !Number.isSafeInteger(n) || (n ?? 0) <= 0) continue;
       this.#countRejection(slug as RefusalSlug, n);
     }
   }
@@ -669,38 +675,27 @@ function ageMs(since: number | null, now: number): number {
 
 function assertUserId(userId: string): void {
   // The Worker refuses such subs with 401; this guards the object's own storage as well.
-  if (
-    typeof userId !== "string" ||
-    userId.length < 1 ||
-    userId.length > 128 ||
-    !userId.isWellFormed()
-  ) {
-    throw new TypeError("userId must be a well-formed string of 1..128 characters");
-  }
+  const fault = userIdFault(userId);
+  if (fault !== null) throw new TypeError(`userId ${fault}`);
 }
 
 const COUPON_COLUMNS =
   "coupon_id, user_id, issued_at, expires_at, status, redeemed_at, order_id, held_order_id, held_until, restored_order_id, version";
 
-/** What a redeem, hold or restore answers over RPC. */
-export type LifecycleAnswer =
-  | { outcome: "ok"; coupon: CouponView }
-  | { outcome: "refused"; slug: LifecycleRefusal | "idempotency-key-reused" }
-  | { outcome: "unknown-event" };
-
 // RPC is a boundary too: the Worker validated these, the object checks them again.
-const orderId = z.string().min(1).max(128);
-const couponId = z.string().min(1).max(128);
+const orderId = z.string().min(1).max(ORDER_ID_MAX_LENGTH);
+const couponId = z.string().regex(COUPON_ID_PATTERN);
+const userId = z.string().refine((id) => userIdFault(id) === null);
 const redeemInput = z.object({
   couponId,
-  userId: z.string().min(1).max(128),
+  userId,
   orderId,
-  idempotencyKey: z.string().min(1).max(255),
+  idempotencyKey: z.string().min(1).max(IDEMPOTENCY_KEY_MAX_LENGTH),
 });
 const holdInput = z.object({
   couponId,
-  userId: z.string().min(1).max(128),
+  userId,
   orderId,
-  ttlSeconds: z.number().int().min(1).max(3600),
+  ttlSeconds: z.number().int().min(1).max(HOLD_TTL_MAX_SECONDS),
 });
 const restoreInput = z.object({ couponId, orderId });

@@ -1,21 +1,11 @@
-import type { Sinks } from "../src/sinks/index.ts";
-import { SINK_NAMES } from "../src/sinks/registry.ts";
-import type { DeliveryReport, Sink, SinkName } from "../src/sinks/types.ts";
-import { backoffMs } from "./backoff.ts";
-import type { Clock } from "./clock.ts";
-import type { EventDefinition } from "./ledger.ts";
+import type { Clock } from "../domain/clock.ts";
+import { backoffMs, type DrainPolicy } from "../domain/drain-policy.ts";
+import type { EventDefinition } from "../domain/ledger.ts";
+import type { DeliveryReport, Sink, SinkName } from "../domain/sinks.ts";
+import { SINK_NAMES } from "../domain/sinks.ts";
+import type { Sinks } from "../platform/sinks/index.ts";
 import type { Outbox } from "./outbox.ts";
 import type { SinkStatusStore } from "./sink-status.ts";
-
-export interface DrainPolicy {
-  batchSize: number;
-  /** Refusals of one record before it is dead-lettered. */
-  maxAttempts: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-  /** How long one alarm may keep delivering before it hands over to the next alarm. */
-  stepBudgetMs: number;
-}
 
 export interface DrainContext {
   outbox: Outbox;

@@ -1,5 +1,5 @@
-import { isSinkName, SINK_NAMES } from "../src/sinks/registry.ts";
-import type { CouponRecord, DeliveryReport, OutboxItem, SinkName } from "../src/sinks/types.ts";
+import type { CouponRecord, DeliveryReport, OutboxItem, SinkName } from "../domain/sinks.ts";
+import { isSinkName, SINK_NAMES } from "../domain/sinks.ts";
 
 type Row = { seq: number; version: number; payload: string };
 

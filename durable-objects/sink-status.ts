@@ -1,4 +1,4 @@
-import type { SinkName } from "../src/sinks/types.ts";
+import type { SinkName } from "../domain/sinks.ts";
 
 export interface SinkStatusRow {
   delivered: number;

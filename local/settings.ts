@@ -1,9 +1,9 @@
 /**
  * The bindings `npm start` gives workerd, and their validation with the Worker's own schema
- * (src/config.ts) in Node, so an invalid configuration stops `npm start` at once, naming the
+ * (platform/config.ts) in Node, so an invalid configuration stops `npm start` at once, naming the
  * setting, instead of a Worker that answers 503 to everything.
  */
-import { type Config, type ConfigError, parseConfig, SETTINGS } from "../src/config.ts";
+import { type Config, type ConfigError, parseConfig, SETTINGS } from "../platform/config.ts";
 import { devVarsFile, ensureDevVars, localSettings } from "./dev-vars.ts";
 import type { LocalCloud } from "./stack-types.ts";
 import { workerBindings } from "./worker-bindings.ts";

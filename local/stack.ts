@@ -10,7 +10,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { ConfigError } from "../src/config.ts";
+import { ConfigError } from "../platform/config.ts";
 import { startLocalCloud } from "./cloud.ts";
 import { devVarsNotice } from "./dev-vars.ts";
 import { checkBindings, configErrorReport, readStackSettings, stackBindings } from "./settings.ts";

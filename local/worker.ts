@@ -30,7 +30,8 @@ export async function bundleWorker(outDir: string): Promise<string> {
   await run(process.execPath, [WRANGLER, "deploy", "--dry-run", "--outdir", outDir], {
     WRANGLER_SEND_METRICS: "false",
   });
-  return join(outDir, "index.js");
+  // wrangler names the bundle after `main` (worker.ts).
+  return join(outDir, "worker.js");
 }
 
 export interface WorkerOptions {

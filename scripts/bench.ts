@@ -225,9 +225,12 @@ function meta(): Meta {
       "--porcelain",
       "--untracked-files=no",
       "--",
+      "worker.ts",
       "src",
       "durable-objects",
-      "wrangler.jsonc",
+      "domain",
+      "platform",
+      "wrangler.toml",
     );
     if (dirty !== "") commit += " + uncommitted changes";
   } catch {

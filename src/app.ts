@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
-import { configFrom } from "./config.ts";
+import { ConfigError, configFrom } from "../platform/config.ts";
 import type { HonoEnv } from "./hono-env.ts";
 import { allowedMethods } from "./lib/allowed-methods.ts";
 import { cors } from "./middleware/cors.ts";
@@ -76,6 +76,13 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
 
   app.onError((err, c) => {
     if (err instanceof ProblemError) return problemResponse(err.slug, err.options);
+    if (err instanceof ConfigError) {
+      // Logged once, by name and rule, where it was parsed: the answer names nothing.
+      return problemResponse("unavailable", {
+        detail: "The service is misconfigured.",
+        retryAfter: 60,
+      });
+    }
     if (err instanceof HTTPException && err.status === 415) {
       const message = "Content-Type must be application/json.";
       return problemResponse("invalid-request", {

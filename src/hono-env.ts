@@ -1,5 +1,5 @@
 import type { RequestIdVariables } from "hono/request-id";
-import type { Config } from "./config.ts";
+import type { Config } from "../platform/config.ts";
 import type { RateDecision } from "./lib/rate-limit.ts";
 
 /** Shared by every route: bindings, and what middleware puts on the context. */

@@ -1,9 +1,6 @@
 import { buildApp } from "./app.ts";
 import { evaluateAlerts } from "./lib/alerts-run.ts";
 
-export { CouponEvent } from "../durable-objects/coupon-event.ts";
-export { EventDirectory } from "../durable-objects/event-directory.ts";
-
 const app = buildApp();
 
 export default {

@@ -1,6 +1,8 @@
 import type { Redis } from "@upstash/redis/cloudflare";
-import { configFrom } from "../config.ts";
-import { withTimeout } from "../sinks/timeout.ts";
+import { configFrom } from "../../platform/config.ts";
+import { readOutboxTotals } from "../../platform/outbox-registry.ts";
+import { redisFor } from "../../platform/redis.ts";
+import { withTimeout } from "../../platform/timeout.ts";
 import {
   type AlertMessage,
   type AlertState,
@@ -11,8 +13,6 @@ import {
   webhookPoster,
 } from "./alerts.ts";
 import { metrics } from "./metrics.ts";
-import { readOutboxTotals } from "./outbox-registry.ts";
-import { redisFor } from "./redis.ts";
 
 const STATE_KEY = "coupon:alerts:state";
 const LOCK_KEY = "coupon:alerts:lock";

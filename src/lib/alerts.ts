@@ -15,9 +15,9 @@
  * see it (the incident is kept in a state store: Redis when configured, else this isolate).
  * Plain TypeScript with its clock, store and poster injected, so Node tests drive it.
  */
-import type { Config } from "../config.ts";
+import type { Config } from "../../platform/config.ts";
+import type { OutboxTotals } from "../../platform/outbox-registry.ts";
 import type { Summary } from "./metrics.ts";
-import type { OutboxTotals } from "./outbox-registry.ts";
 
 export type AlertConfig = Config["alerts"];
 

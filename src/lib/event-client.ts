@@ -1,12 +1,12 @@
-import type { Clock } from "../../durable-objects/clock.ts";
-import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
-import { directoryShard } from "../../durable-objects/directory-shard.ts";
+import type { Clock } from "../../domain/clock.ts";
+import { directoryShard } from "../../domain/directory-shard.ts";
+import { type HoldersFilter, HoldersSet } from "../../domain/holders-filter.ts";
 import {
   type EventDefinition,
   type Refusal,
   type RefusalSlug,
   refuse,
-} from "../../durable-objects/ledger.ts";
+} from "../../domain/ledger.ts";
 import {
   type ClaimAnswer,
   type CouponView,
@@ -16,12 +16,14 @@ import {
   type EventView,
   eventView,
   type StatsView,
-} from "../../durable-objects/views.ts";
+} from "../../domain/views.ts";
+import { redisFor } from "../../platform/redis.ts";
+import { readSnapshot } from "../../platform/snapshot-registry.ts";
+import { TimeoutError, withTimeout } from "../../platform/timeout.ts";
 import { ProblemError } from "../problems.ts";
-import { TimeoutError, withTimeout } from "../sinks/timeout.ts";
-import { type HoldersFilter, HoldersSet } from "./holders-filter.ts";
-import { redisFor } from "./redis.ts";
-import { readSnapshot } from "./snapshot-registry.ts";
+
+/** An event's object as the bindings type it (RPC methods and all), without importing its class. */
+type EventStub = ReturnType<Env["COUPON_EVENT"]["get"]>;
 
 /** `GET /v1/events/{id}` answers from a snapshot at most this old (the contract allows 1 s). */
 const FRESH_MS = 1_000;
@@ -133,10 +135,7 @@ export class EventClient {
   }
 
   /** Any other call on an existing event's object (operator reads and actions). */
-  async call<T>(
-    eventId: string,
-    fn: (o: DurableObjectStub<CouponEvent>) => PromiseLike<T>,
-  ): Promise<T | null> {
+  async call<T>(eventId: string, fn: (o: EventStub) => PromiseLike<T>): Promise<T | null> {
     if (!(await this.#known(eventId)).snapshot) return null;
     return this.#call(eventId, fn);
   }
@@ -279,10 +278,7 @@ export class EventClient {
    * error the platform marks retryable is retried once on a fresh stub (every call here is
    * idempotent: a claim retried gives the same coupon).
    */
-  async #call<T>(
-    eventId: string,
-    fn: (o: DurableObjectStub<CouponEvent>) => PromiseLike<T>,
-  ): Promise<T> {
+  async #call<T>(eventId: string, fn: (o: EventStub) => PromiseLike<T>): Promise<T> {
     try {
       return await withTimeout(
         Promise.resolve(fn(this.#object(eventId))),
@@ -303,7 +299,7 @@ export class EventClient {
     }
   }
 
-  #object(eventId: string): DurableObjectStub<CouponEvent> {
+  #object(eventId: string): EventStub {
     return this.#env.COUPON_EVENT.get(this.#env.COUPON_EVENT.idFromName(eventId));
   }
 

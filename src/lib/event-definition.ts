@@ -1,4 +1,4 @@
-import type { EventDefinition } from "../../durable-objects/ledger.ts";
+import type { EventDefinition } from "../../domain/ledger.ts";
 import type { CreateEventInput } from "../schemas/event.ts";
 
 const ms = (iso: string): number => Date.parse(iso);

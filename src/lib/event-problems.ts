@@ -1,4 +1,4 @@
-import type { Refusal } from "../../durable-objects/ledger.ts";
+import type { Refusal } from "../../domain/ledger.ts";
 import { ProblemError } from "../problems.ts";
 
 export function eventNotFound(eventId: string): ProblemError {

@@ -1,19 +1,17 @@
-import { configFrom } from "../config.ts";
-import { sinksFor } from "../sinks/index.ts";
-import { SINK_NAMES, type SinkName } from "../sinks/registry.ts";
-import { withTimeout } from "../sinks/timeout.ts";
-import { type ErrorClass, errorClass } from "./error-class.ts";
-import { type OutboxTotals, readOutboxTotals } from "./outbox-registry.ts";
-import { redisFor } from "./redis.ts";
-
-export type DependencyState = "ok" | "retrying" | "disabled";
+import { SINK_NAMES, type SinkName, type SinkState } from "../../domain/sinks.ts";
+import { configFrom } from "../../platform/config.ts";
+import { type ErrorClass, errorClass } from "../../platform/error-class.ts";
+import { type OutboxTotals, readOutboxTotals } from "../../platform/outbox-registry.ts";
+import { redisFor } from "../../platform/redis.ts";
+import { sinksFor } from "../../platform/sinks/index.ts";
+import { withTimeout } from "../../platform/timeout.ts";
 
 /** What `/health` probes: every registered sink, then Redis. */
 export type Dependency = SinkName | "redis";
 
 export interface Health {
   status: "ok" | "degraded";
-  sinks: Record<Dependency, DependencyState>;
+  sinks: Record<Dependency, SinkState>;
   /**
    * Why a dependency is not ok, as a coarse class only: this endpoint is public, and raw error
    * text can quote SQL, commands or user ids (that stays on `GET /v1/events/{id}/stats`).
@@ -51,7 +49,7 @@ async function probeAll(env: object): Promise<Health> {
   const probe = async (
     name: Dependency,
     check: (() => Promise<unknown>) | null,
-  ): Promise<DependencyState> => {
+  ): Promise<SinkState> => {
     if (!check) return "disabled";
     try {
       await withTimeout(check(), PROBE_TIMEOUT_MS, name);

@@ -1,6 +1,6 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis/cloudflare";
-import type { RateBudget } from "../config.ts";
+import type { RateBudget } from "../../platform/config.ts";
 
 /** What one check decided, and what the `RateLimit` headers say about it. */
 export interface RateDecision {

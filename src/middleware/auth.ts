@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { verify } from "hono/jwt";
 import type { JWTPayload } from "hono/utils/jwt/types";
+import { userIdFault } from "../../domain/identifiers.ts";
 import type { HonoEnv } from "../hono-env.ts";
 import { ProblemError } from "../problems.ts";
 
@@ -10,9 +11,6 @@ import { ProblemError } from "../problems.ts";
  */
 const USER_TOKEN_ALG = "HS256";
 const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
-
-/** C0, DEL and C1 control characters. */
-const CONTROL = /\p{Cc}/u;
 
 const challenge = { "WWW-Authenticate": 'Bearer error="invalid_token"' };
 
@@ -63,15 +61,9 @@ export async function verifyUserToken(token: string, secret: string): Promise<st
   // hono checks `exp` only when present; the contract requires it.
   if (typeof payload.exp !== "number") throw unauthorized("The token has no `exp` claim.");
   const sub = payload.sub;
-  if (typeof sub !== "string" || sub.length < 1 || sub.length > 128) {
-    throw unauthorized("The token's `sub` must be a string of 1..128 characters.");
-  }
-  // A lone surrogate has no UTF-8 form (it would be stored as U+FFFD and merge with others);
-  // control characters have no place in an id that ends up in logs, keys and rows.
-  if (!sub.isWellFormed() || CONTROL.test(sub)) {
-    throw unauthorized("The token's `sub` must be well-formed Unicode without control characters.");
-  }
-  return sub;
+  const fault = userIdFault(sub);
+  if (fault !== null) throw unauthorized(`The token's \`sub\` ${fault}.`);
+  return sub as string;
 }
 
 /** Requires a valid user JWT; puts its `sub` in `c.var.userId`. */

@@ -1,11 +1,10 @@
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
+import { EVENT_ID_PATTERN } from "../../domain/identifiers.ts";
 import type { HonoEnv } from "../hono-env.ts";
 import { metrics, type Sample } from "../lib/metrics.ts";
 import { ProblemError, type ProblemSlug } from "../problems.ts";
 import { logRequest } from "./request-log.ts";
-
-const EVENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Problems answered without a `ProblemError` (not-found routes, overloads, faults), by status. */
 const SLUG_BY_STATUS: Partial<Record<number, ProblemSlug>> = {
@@ -86,5 +85,5 @@ export function eventIdOf(path: string): string {
     const dot = coupon.indexOf(".");
     id = dot === -1 ? "" : coupon.slice(dot + 1);
   }
-  return EVENT_ID.test(id) ? id : "";
+  return EVENT_ID_PATTERN.test(id) ? id : "";
 }

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { RateBudget, RateLimitConfig } from "../config.ts";
+import type { RateBudget, RateLimitConfig } from "../../platform/config.ts";
+import { redisFor } from "../../platform/redis.ts";
 import type { HonoEnv } from "../hono-env.ts";
 import {
   LEASES_PER_WINDOW,
@@ -8,7 +9,6 @@ import {
   type RateDecision,
   rateLimitHeaders,
 } from "../lib/rate-limit.ts";
-import { redisFor } from "../lib/redis.ts";
 import { ProblemError } from "../problems.ts";
 
 interface Limits {

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
+import { fnv1a } from "../../domain/fnv.ts";
 import type { HonoEnv } from "../hono-env.ts";
-import { fnv1a } from "../lib/fnv.ts";
 import type { Sample } from "../lib/metrics.ts";
 
 /**

@@ -1,12 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { EVENT_ID_PATTERN } from "../../domain/identifiers.ts";
+import { type OutboxTotals, readOutboxTotals } from "../../platform/outbox-registry.ts";
+import { redisFor } from "../../platform/redis.ts";
+import { withTimeout } from "../../platform/timeout.ts";
 import { evaluateAlerts, openIncidents } from "../lib/alerts-run.ts";
 import { metrics, type PrometheusFamily, WINDOW_MINUTES } from "../lib/metrics.ts";
-import { type OutboxTotals, readOutboxTotals } from "../lib/outbox-registry.ts";
-import { redisFor } from "../lib/redis.ts";
 import { newRouter } from "../lib/router.ts";
 import { requireOperator } from "../middleware/auth.ts";
 import { json, problem } from "../schemas/common.ts";
-import { withTimeout } from "../sinks/timeout.ts";
 
 const operator = [{ adminToken: [] }];
 const operatorProblems = {
@@ -148,7 +149,7 @@ const summary = createRoute({
         .openapi({ example: 5 }),
       event: z
         .string()
-        .regex(/^[A-Za-z0-9_-]{1,64}$/)
+        .regex(EVENT_ID_PATTERN)
         .optional()
         .openapi({ description: "Only the requests about this event", example: "back-to-school" }),
     }),

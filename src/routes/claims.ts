@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { assertNever } from "../../durable-objects/ledger.ts";
+import { assertNever } from "../../domain/ledger.ts";
 import { eventClient, waitUntilOf } from "../lib/event-client.ts";
 import { eventNotFound, refusalProblem } from "../lib/event-problems.ts";
 import { newRouter } from "../lib/router.ts";

@@ -1,12 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
-import type { LifecycleAnswer } from "../../durable-objects/coupon-event.ts";
-import { eventOfCoupon } from "../../durable-objects/coupon-id.ts";
-import { assertNever } from "../../durable-objects/ledger.ts";
-import type { CouponView } from "../../durable-objects/views.ts";
-import { databaseFor } from "../db/client.ts";
-import { userCoupons } from "../db/schema/index.ts";
+import { COUPON_ID_PATTERN, eventOfCoupon } from "../../domain/coupon-id.ts";
+import type { LifecycleAnswer } from "../../domain/coupon-lifecycle.ts";
+import {
+  HOLD_TTL_MAX_SECONDS,
+  IDEMPOTENCY_KEY_MAX_LENGTH,
+  ORDER_ID_MAX_LENGTH,
+} from "../../domain/identifiers.ts";
+import { assertNever } from "../../domain/ledger.ts";
+import type { CouponView } from "../../domain/views.ts";
+import { databaseFor } from "../../platform/db/client.ts";
+import { userCoupons } from "../../platform/db/schema/index.ts";
 import type { HonoEnv } from "../hono-env.ts";
 import { eventClient } from "../lib/event-client.ts";
 import { newRouter } from "../lib/router.ts";
@@ -17,36 +22,35 @@ import { ProblemError } from "../problems.ts";
 import { json, problem } from "../schemas/common.ts";
 import { CouponSchema } from "../schemas/coupon.ts";
 
-const COUPON_ID = /^cpn_[0-9A-Za-z]{22}(\.[A-Za-z0-9_-]{1,64})?$/;
-
 const CouponIdParam = z.object({
   couponId: z
     .string()
-    .regex(COUPON_ID, "not a coupon id")
+    .regex(COUPON_ID_PATTERN, "not a coupon id")
     .openapi({
       param: { name: "couponId", in: "path" },
       example: "cpn_4f9K2mQxT8vLpR3nZ0aB7c.back-to-school",
     }),
 });
 
-const OrderId = z.string().min(1).max(128).openapi({ example: "order-2026-0001" });
+const OrderId = z.string().min(1).max(ORDER_ID_MAX_LENGTH).openapi({ example: "order-2026-0001" });
 
 /** RFC 9110 token or RFC 8941 quoted string, as clients send `Idempotency-Key`. */
 const IdempotencyKeyHeader = z.object({
   "Idempotency-Key": z
     .string()
     .min(1)
-    .max(257)
+    .max(IDEMPOTENCY_KEY_MAX_LENGTH + 2)
     .openapi({ example: '"8e0f0c6e-5c8a-4f0b-9d1e-2b7d3c1f9a10"' }),
 });
 
 function idempotencyKey(header: string): string {
   const quoted = /^"((?:[^"\\]|\\.)*)"$/.exec(header);
   const key = quoted ? (quoted[1] ?? "").replace(/\\(.)/g, "$1") : header;
-  if (key.length < 1 || key.length > 255 || (!quoted && /["\s]/.test(key))) {
+  if (key.length < 1 || key.length > IDEMPOTENCY_KEY_MAX_LENGTH || (!quoted && /["\s]/.test(key))) {
+    const rule = `1..${IDEMPOTENCY_KEY_MAX_LENGTH} characters`;
     throw new ProblemError("invalid-request", {
-      detail: "Idempotency-Key must be 1..255 characters, bare or as a quoted string.",
-      extra: { errors: [{ path: "header.idempotency-key", message: "1..255 characters" }] },
+      detail: `Idempotency-Key must be ${rule}, bare or as a quoted string.`,
+      extra: { errors: [{ path: "header.idempotency-key", message: rule }] },
     });
   }
   return key;
@@ -118,7 +122,12 @@ const hold = createRoute({
           schema: z
             .object({
               orderId: OrderId,
-              ttlSeconds: z.number().int().min(1).max(3600).openapi({ example: 600 }),
+              ttlSeconds: z
+                .number()
+                .int()
+                .min(1)
+                .max(HOLD_TTL_MAX_SECONDS)
+                .openapi({ example: 600 }),
             })
             .strict(),
         },

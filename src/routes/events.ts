@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { eventView } from "../../durable-objects/views.ts";
+import { SINK_NAMES } from "../../domain/sinks.ts";
+import { eventView } from "../../domain/views.ts";
 import { eventClient } from "../lib/event-client.ts";
 import { toDefinition } from "../lib/event-definition.ts";
 import { eventNotFound } from "../lib/event-problems.ts";
@@ -9,7 +10,6 @@ import { jsonBody } from "../middleware/json-body.ts";
 import { ProblemError } from "../problems.ts";
 import { EventIdParam, json, operatorEventProblems, problem } from "../schemas/common.ts";
 import { CreateEventBody, EventSchema, StatsSchema } from "../schemas/event.ts";
-import { SINK_NAMES } from "../sinks/registry.ts";
 
 const operator = [{ adminToken: [] }];
 

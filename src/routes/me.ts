@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, or } from "drizzle-orm";
-import { couponView } from "../../durable-objects/views.ts";
-import { databaseFor } from "../db/client.ts";
-import { userCoupons } from "../db/schema/index.ts";
+import { couponView } from "../../domain/views.ts";
+import { databaseFor } from "../../platform/db/client.ts";
+import { userCoupons } from "../../platform/db/schema/index.ts";
 import { newRouter } from "../lib/router.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { ProblemError } from "../problems.ts";

@@ -1,12 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ERROR_CLASSES } from "../lib/error-class.ts";
+import { perSink, SINK_STATES } from "../../domain/sinks.ts";
+import { ERROR_CLASSES } from "../../platform/error-class.ts";
 import { health as probeHealth } from "../lib/health.ts";
 import { newRouter } from "../lib/router.ts";
 import { PROBLEMS, type ProblemSlug, problemType } from "../problems.ts";
 import { json, problem } from "../schemas/common.ts";
-import { perSink } from "../sinks/registry.ts";
 
-const SinkHealth = z.enum(["ok", "retrying", "disabled"]);
+const SinkHealth = z.enum(SINK_STATES);
 
 const ErrorClassSchema = z.enum(ERROR_CLASSES).openapi("ErrorClass", {
   description:

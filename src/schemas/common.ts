@@ -1,12 +1,11 @@
 import { z } from "@hono/zod-openapi";
+import { EVENT_ID_PATTERN, EVENT_ID_RULE } from "../../domain/identifiers.ts";
 import { PROBLEMS, type ProblemSlug, problemType } from "../problems.ts";
-
-export const EVENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 export const EventIdParam = z.object({
   id: z
     .string()
-    .regex(EVENT_ID_PATTERN, "event id must match [A-Za-z0-9_-]{1,64}")
+    .regex(EVENT_ID_PATTERN, `event id ${EVENT_ID_RULE}`)
     .openapi({ param: { name: "id", in: "path" }, example: "back-to-school-2026" }),
 });
 

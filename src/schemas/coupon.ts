@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { COUPON_STATUSES } from "../../domain/views.ts";
 
 export const CouponSchema = z
   .object({
@@ -8,7 +9,7 @@ export const CouponSchema = z
     }),
     eventId: z.string(),
     userId: z.string(),
-    status: z.enum(["issued", "redeemed", "expired"]),
+    status: z.enum(COUPON_STATUSES),
     issuedAt: z.string(),
     expiresAt: z.string().nullable(),
     redeemedAt: z.string().nullable(),

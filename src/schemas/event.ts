@@ -1,13 +1,12 @@
 import { z } from "@hono/zod-openapi";
-import { perSink } from "../sinks/registry.ts";
-import { EVENT_ID_PATTERN, Timestamp } from "./common.ts";
+import { EVENT_ID_PATTERN, EVENT_ID_RULE } from "../../domain/identifiers.ts";
+import { EVENT_STATES, MAX_STOCK } from "../../domain/ledger.ts";
+import { perSink, SINK_STATES } from "../../domain/sinks.ts";
+import { Timestamp } from "./common.ts";
 
-const MAX_STOCK = 10_000_000;
 const MAX_WAVES = 1000;
 
-const EventStateSchema = z
-  .enum(["scheduled", "open", "awaiting-release", "paused", "sold-out", "ended"])
-  .openapi("EventState");
+const EventStateSchema = z.enum(EVENT_STATES).openapi("EventState");
 
 export const EventSchema = z
   .object({
@@ -28,7 +27,7 @@ export const EventSchema = z
 
 export const CreateEventBody = z
   .object({
-    id: z.string().regex(EVENT_ID_PATTERN, "id must match [A-Za-z0-9_-]{1,64}"),
+    id: z.string().regex(EVENT_ID_PATTERN, `id ${EVENT_ID_RULE}`),
     name: z.string().trim().min(1).max(200),
     totalStock: z.number().int().min(1).max(MAX_STOCK),
     startsAt: Timestamp,
@@ -87,7 +86,7 @@ export type CreateEventInput = z.infer<typeof CreateEventBody>;
 
 const SinkSchema = z
   .object({
-    state: z.enum(["ok", "retrying", "disabled"]),
+    state: z.enum(SINK_STATES),
     delivered: z.number().int(),
     lastError: z.string().nullable(),
     lastDeliveredAt: z.string().nullable(),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { SINK_NAMES } from "../../domain/sinks.ts";
 import { buildApp } from "../../src/app.ts";
-import { SINK_NAMES } from "../../src/sinks/registry.ts";
 
 const doc = buildApp().getOpenAPI31Document({
   openapi: "3.1.0",

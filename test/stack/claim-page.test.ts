@@ -4,49 +4,25 @@
  * as `npm start` serves it (without the local cloud: the page needs only the Worker). Screenshots
  * are kept in .local/artifacts/claim-page/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { sign } from "hono/jwt";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../local/servers/process.ts";
-import { bundleWorker, type RunningWorker, startWorker } from "../../local/worker.ts";
+import type { RunningWorker } from "../../local/worker.ts";
+import { type PageHarness, poll, startPageHarness } from "./page-harness.ts";
 
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-/** The pages poll and tick every second or less; a loaded machine may take a few. */
-const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
-const JWT_SECRET = "claim-page-jwt-secret-0123456789abcdef-0123";
-const ADMIN_TOKEN = "claim-page-admin-token-0123456789";
-const ARTIFACTS = resolve(import.meta.dirname, "../../.local/artifacts/claim-page");
-
-const dir = mkdtempSync(join(tmpdir(), "coupons-claim-page-"));
+let harness: PageHarness;
 let worker: RunningWorker;
 let browser: Browser;
+let ARTIFACTS: string;
+let ADMIN_TOKEN: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: sudo apt-get install -y chromium`);
-  }
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const bundle = await bundleWorker(join(dir, "bundle"));
-  worker = await startWorker({
-    dir: join(dir, "worker"),
-    bundle,
-    host: "127.0.0.1",
-    port: await freePort(),
-    bindings: { JWT_SECRET, ADMIN_TOKEN, REQUEST_LOG: "off" },
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  harness = await startPageHarness("claim-page");
+  ({ worker, browser, artifacts: ARTIFACTS, adminToken: ADMIN_TOKEN } = harness);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await worker?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await harness?.stop();
 });
 
 async function createEvent(body: Record<string, unknown>): Promise<string> {
@@ -60,8 +36,7 @@ async function createEvent(body: Record<string, unknown>): Promise<string> {
   return id;
 }
 
-const token = (sub: string) =>
-  sign({ sub, exp: Math.floor(Date.now() / 1000) + 600 }, JWT_SECRET, "HS256");
+const token = (sub: string) => harness.token(sub);
 
 /** A fresh page (its own session storage) for one user, in `locale`, with errors collected. */
 async function open(eventId: string, locale = "en-US"): Promise<{ page: Page; errors: string[] }> {

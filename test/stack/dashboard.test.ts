@@ -4,55 +4,31 @@
  * stock goes down on the page while claims run, and the pause button pauses the event. A
  * screenshot is kept in .local/artifacts/dashboard/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { sign } from "hono/jwt";
-import { type Browser, chromium } from "playwright-core";
+import { join } from "node:path";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../local/servers/process.ts";
-import { bundleWorker, type RunningWorker, startWorker } from "../../local/worker.ts";
+import type { RunningWorker } from "../../local/worker.ts";
+import { type PageHarness, poll, startPageHarness } from "./page-harness.ts";
 
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-/** The pages poll and tick every second or less; a loaded machine may take a few. */
-const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
-const JWT_SECRET = "dashboard-jwt-secret-0123456789abcdef-01234";
-const ADMIN_TOKEN = "dashboard-admin-token-0123456789";
-const ARTIFACTS = resolve(import.meta.dirname, "../../.local/artifacts/dashboard");
-
-const dir = mkdtempSync(join(tmpdir(), "coupons-dashboard-"));
+let harness: PageHarness;
 let worker: RunningWorker;
 let browser: Browser;
+let ARTIFACTS: string;
+let ADMIN_TOKEN: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: sudo apt-get install -y chromium`);
-  }
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const bundle = await bundleWorker(join(dir, "bundle"));
-  worker = await startWorker({
-    dir: join(dir, "worker"),
-    bundle,
-    host: "127.0.0.1",
-    port: await freePort(),
-    bindings: { JWT_SECRET, ADMIN_TOKEN, REQUEST_LOG: "off" },
-  });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  harness = await startPageHarness("dashboard");
+  ({ worker, browser, artifacts: ARTIFACTS, adminToken: ADMIN_TOKEN } = harness);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await worker?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await harness?.stop();
 });
 
-const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+const admin = () => ({ Authorization: `Bearer ${ADMIN_TOKEN}` });
 
 async function claim(eventId: string, sub: string): Promise<number> {
-  const token = await sign({ sub, exp: Math.floor(Date.now() / 1000) + 600 }, JWT_SECRET, "HS256");
+  const token = await harness.token(sub);
   const res = await fetch(`${worker.url}/v1/events/${eventId}/claims`, {
     method: "POST",
     headers: { Authorization: `Bearer ${token}` },
@@ -66,7 +42,7 @@ describe("the operator dashboard", () => {
     const id = `dash-${crypto.randomUUID().slice(0, 8)}`;
     const created = await fetch(`${worker.url}/v1/events`, {
       method: "POST",
-      headers: { ...admin, "Content-Type": "application/json" },
+      headers: { ...admin(), "Content-Type": "application/json" },
       body: JSON.stringify({
         id,
         name: "Flash sale",
@@ -111,7 +87,7 @@ describe("the operator dashboard", () => {
     page.once("dialog", (dialog) => dialog.dismiss());
     await page.getByRole("button", { name: "Pause" }).click();
     await page.waitForTimeout(300); // a declined confirmation sends nothing
-    const still = await fetch(`${worker.url}/v1/events/${id}/stats`, { headers: admin });
+    const still = await fetch(`${worker.url}/v1/events/${id}/stats`, { headers: admin() });
     expect(((await still.json()) as { event: { state: string } }).event.state).not.toBe("paused");
 
     page.once("dialog", (dialog) => {
@@ -120,7 +96,7 @@ describe("the operator dashboard", () => {
     });
     await page.getByRole("button", { name: "Pause" }).click();
     await poll(() => page.locator("#state").textContent()).toBe("paused");
-    const stats = await fetch(`${worker.url}/v1/events/${id}/stats`, { headers: admin });
+    const stats = await fetch(`${worker.url}/v1/events/${id}/stats`, { headers: admin() });
     expect(((await stats.json()) as { event: { state: string } }).event.state).toBe("paused");
     expect(await page.getByRole("button", { name: "Pause" }).isDisabled()).toBe(true);
     await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });

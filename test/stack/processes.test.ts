@@ -165,7 +165,7 @@ describe("local cloud processes", () => {
           [cloud.mysql.database],
         );
         expect((charsets as { cs: string }[]).map((r) => r.cs)).toEqual(["utf8mb4"]);
-        // Identifiers compare byte for byte (src/db/schema/binary-text.ts): never a collated type.
+        // Identifiers compare byte for byte (platform/db/schema/binary-text.ts): never a collated type.
         const [ids] = await conn.query(
           `SELECT CONCAT(table_name, '.', column_name) AS col, column_type AS type
              FROM information_schema.columns

@@ -5,6 +5,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { OutboxTotals } from "../../platform/outbox-registry.ts";
 import {
   type AlertConfig,
   type AlertInput,
@@ -14,7 +15,6 @@ import {
   webhookPoster,
 } from "../../src/lib/alerts.ts";
 import { MetricsStore, type Sample } from "../../src/lib/metrics.ts";
-import type { OutboxTotals } from "../../src/lib/outbox-registry.ts";
 
 const CONFIG: AlertConfig = {
   webhookUrl: null,

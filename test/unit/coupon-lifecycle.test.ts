@@ -5,8 +5,8 @@ import {
   decideHoldLapse,
   decideRedeem,
   decideRestore,
-} from "../../durable-objects/coupon-lifecycle.ts";
-import type { CouponRow } from "../../durable-objects/views.ts";
+} from "../../domain/coupon-lifecycle.ts";
+import type { CouponRow } from "../../domain/views.ts";
 
 const T = 1_000_000;
 const row = (over: Partial<CouponRow> = {}): CouponRow => ({

@@ -1,6 +1,6 @@
 /** The coarse error classes `/health` shows instead of error text. */
 import { describe, expect, it } from "vitest";
-import { errorClass } from "../../src/lib/error-class.ts";
+import { errorClass } from "../../platform/error-class.ts";
 
 /** Like @planetscale/database's: the HTTP status on the error, not in its text. */
 class DatabaseError extends Error {

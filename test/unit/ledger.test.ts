@@ -6,7 +6,7 @@ import {
   releasedAt,
   secondsUntil,
   stateOf,
-} from "../../durable-objects/ledger.ts";
+} from "../../domain/ledger.ts";
 
 const T0 = Date.UTC(2030, 0, 1);
 const def: EventDefinition = {

@@ -3,7 +3,7 @@
  * can quote SQL, commands and user ids. The text stays on the operator's `/v1/events/{id}/stats`.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { ERROR_CLASSES, type ErrorClass } from "../../src/lib/error-class.ts";
+import { ERROR_CLASSES, type ErrorClass } from "../../platform/error-class.ts";
 import { eventually, fault, type Health, healAll, setApiRunning, stats } from "../worker/cloud.ts";
 import { api, claim, createEvent } from "../worker/helpers.ts";
 

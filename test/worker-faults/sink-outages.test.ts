@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { SINK_NAMES, type SinkName } from "../../domain/sinks.ts";
 import type { GatewayApi } from "../../local/stack-types.ts";
-import { SINK_NAMES, type SinkName } from "../../src/sinks/registry.ts";
 import {
   drained,
   eventually,

@@ -1,12 +1,12 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { ManualClock } from "../../durable-objects/clock.ts";
+import { ManualClock } from "../../domain/clock.ts";
+import type { DeliveryReport, OutboxItem, Sink, SinkName } from "../../domain/sinks.ts";
+import { perSink } from "../../domain/sinks.ts";
+import type { StatsView } from "../../domain/views.ts";
 import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
-import type { StatsView } from "../../durable-objects/views.ts";
-import { configFrom } from "../../src/config.ts";
-import { perSink } from "../../src/sinks/registry.ts";
-import type { DeliveryReport, OutboxItem, Sink, SinkName } from "../../src/sinks/types.ts";
+import { configFrom } from "../../platform/config.ts";
 import { createEvent, eventStub } from "../worker/helpers.ts";
 
 /**

@@ -1,9 +1,9 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../durable-objects/clock.ts";
+import { ManualClock } from "../../domain/clock.ts";
+import { perSink } from "../../domain/sinks.ts";
 import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
 import { MIGRATIONS, migrate } from "../../durable-objects/storage-schema.ts";
-import { perSink } from "../../src/sinks/registry.ts";
 import { eventStub, uniqueId } from "../worker/helpers.ts";
 import { CLOCK_START, FakeSink, statsOf, step } from "./drain-harness.ts";
 

@@ -1,12 +1,12 @@
 import { env } from "cloudflare:workers";
 import { Client, cast } from "@planetscale/database";
 import { vi } from "vitest";
+import type { CouponRecord } from "../../domain/sinks.ts";
+import { SINK_NAMES, type SinkName } from "../../domain/sinks.ts";
 import { controlFetch } from "../../local/gateway/control-client.ts";
 import type { GatewayApi, StackFile } from "../../local/stack-types.ts";
 import type { HealthAnswer } from "../../src/routes/service.ts";
 import type { EventStats } from "../../src/schemas/event.ts";
-import { SINK_NAMES, type SinkName } from "../../src/sinks/registry.ts";
-import type { CouponRecord } from "../../src/sinks/types.ts";
 import { admin, api } from "./helpers.ts";
 
 /** The local cloud `npm test` started (named through the COUPON_STACK binding). */

@@ -1,6 +1,6 @@
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../durable-objects/clock.ts";
+import { ManualClock } from "../../domain/clock.ts";
 import {
   admin,
   api,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../durable-objects/clock.ts";
+import { ManualClock } from "../../domain/clock.ts";
 import {
   admin,
   api,

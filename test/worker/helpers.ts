@@ -1,9 +1,9 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
-import type { Clock } from "../../durable-objects/clock.ts";
+import type { Clock } from "../../domain/clock.ts";
+import type { EventView } from "../../domain/views.ts";
 import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
-import type { EventView } from "../../durable-objects/views.ts";
 import { edgeClocks } from "../../src/lib/event-client.ts";
 
 export const ORIGIN = "https://coupons.test";

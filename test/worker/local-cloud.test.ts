@@ -2,8 +2,8 @@ import { env } from "cloudflare:workers";
 import { Ratelimit } from "@upstash/ratelimit";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { databaseFor } from "../../src/db/client.ts";
-import { redisFor } from "../../src/lib/redis.ts";
+import { databaseFor } from "../../platform/db/client.ts";
+import { redisFor } from "../../platform/redis.ts";
 
 // The Worker's own client factories, inside workerd, against the local cloud's gateway: the code
 // a deploy runs against PlanetScale and Upstash, with only URLs and credentials differing.

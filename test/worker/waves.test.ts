@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ManualClock } from "../../durable-objects/clock.ts";
+import { ManualClock } from "../../domain/clock.ts";
 import { claim, createEvent, getEvent, problemOf, useClock } from "./helpers.ts";
 
 const MINUTE = 60_000;

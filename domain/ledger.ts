@@ -27,15 +27,29 @@ export interface LedgerCounters {
   paused: boolean;
 }
 
-export type EventState =
-  | "scheduled"
-  | "open"
-  | "awaiting-release"
-  | "paused"
-  | "sold-out"
-  | "ended";
+/** The most coupons one event may hold (and one wave release). */
+export const MAX_STOCK = 10_000_000;
 
-export type RefusalSlug = "not-started" | "paused" | "ended" | "sold-out" | "awaiting-release";
+export const EVENT_STATES = [
+  "scheduled",
+  "open",
+  "awaiting-release",
+  "paused",
+  "sold-out",
+  "ended",
+] as const;
+
+export type EventState = (typeof EVENT_STATES)[number];
+
+export const REFUSAL_SLUGS = [
+  "not-started",
+  "paused",
+  "ended",
+  "sold-out",
+  "awaiting-release",
+] as const;
+
+export type RefusalSlug = (typeof REFUSAL_SLUGS)[number];
 
 export interface Refusal {
   slug: RefusalSlug;

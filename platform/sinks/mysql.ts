@@ -1,10 +1,10 @@
 import { Client, DatabaseError } from "@planetscale/database";
 import { inArray, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/planetscale-serverless";
-import type { EventDefinition } from "../../durable-objects/ledger.ts";
+import type { EventDefinition } from "../../domain/ledger.ts";
+import type { DeliveryReport, OutboxItem, Sink } from "../../domain/sinks.ts";
 import { couponEvents, userCoupons } from "../db/schema/index.ts";
-import { fetchWithTimeout } from "./timeout.ts";
-import type { DeliveryReport, OutboxItem, Sink } from "./types.ts";
+import { fetchWithTimeout } from "../timeout.ts";
 
 const date = (iso: string | null): Date | null => (iso === null ? null : new Date(iso));
 

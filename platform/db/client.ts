@@ -1,7 +1,7 @@
 import { Client } from "@planetscale/database";
 import { drizzle, type PlanetScaleDatabase } from "drizzle-orm/planetscale-serverless";
 import { configFrom } from "../config.ts";
-import { fetchWithTimeout } from "../sinks/timeout.ts";
+import { fetchWithTimeout } from "../timeout.ts";
 
 export type Database = PlanetScaleDatabase<Record<string, never>>;
 

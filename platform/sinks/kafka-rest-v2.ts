@@ -1,6 +1,15 @@
 import { z } from "zod";
-import { withTimeout } from "./timeout.ts";
-import type { DeliveryReport, KafkaSinkOptions, OutboxItem, Sink } from "./types.ts";
+import type { DeliveryReport, OutboxItem, Sink } from "../../domain/sinks.ts";
+import { withTimeout } from "../timeout.ts";
+
+/** Where a Kafka sink produces, whichever HTTP protocol it speaks. */
+export interface KafkaSinkOptions {
+  url: string;
+  username: string;
+  password: string;
+  topic: string;
+  timeoutMs: number;
+}
 
 const produceAnswer = z.object({
   offsets: z.array(

@@ -1,8 +1,8 @@
 import { Kafka } from "@upstash/kafka";
 import { z } from "zod";
-import { kafkaReachable, splitByRecordError } from "./kafka-rest-v2.ts";
-import { withTimeout } from "./timeout.ts";
-import type { DeliveryReport, KafkaSinkOptions, OutboxItem, Sink } from "./types.ts";
+import type { DeliveryReport, OutboxItem, Sink } from "../../domain/sinks.ts";
+import { withTimeout } from "../timeout.ts";
+import { type KafkaSinkOptions, kafkaReachable, splitByRecordError } from "./kafka-rest-v2.ts";
 
 // The client types only the success shape; a record the broker refused carries `error` instead.
 const produceAnswers = z.array(

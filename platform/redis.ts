@@ -1,5 +1,5 @@
 import { Redis } from "@upstash/redis/cloudflare";
-import { configFrom } from "../config.ts";
+import { configFrom } from "./config.ts";
 
 const cache = new WeakMap<object, Redis | null>();
 

@@ -4,7 +4,7 @@
  * workerd starts) all read it through here. Plain TypeScript and zod only, so Node can import it.
  */
 import { z } from "zod";
-import { ProblemError } from "./problems.ts";
+import type { DrainPolicy } from "../domain/drain-policy.ts";
 
 /** An absent binding and an empty one (`NAME=` in .dev.vars) both mean "not set". */
 const unsetIfEmpty = (value: unknown) => (value === "" ? undefined : value);
@@ -259,13 +259,7 @@ export interface SinkConfig {
   } | null;
   redis: { url: string; token: string } | null;
   timeoutMs: number;
-  drain: {
-    batchSize: number;
-    maxAttempts: number;
-    retryBaseMs: number;
-    retryMaxMs: number;
-    stepBudgetMs: number;
-  };
+  drain: DrainPolicy;
 }
 
 function sinkConfig(s: Settings): SinkConfig {
@@ -303,15 +297,14 @@ export type RateLimitConfig = Config["rateLimit"];
  * Invalid configuration. Its message names each wrong setting and the rule it breaks, never a
  * value (they are secrets). Over HTTP it is a 503 `unavailable` whose detail names nothing.
  */
-export class ConfigError extends ProblemError {
+export class ConfigError extends Error {
+  override name = "ConfigError";
   /** `NAME: rule` for each problem. */
   readonly problems: string[];
 
   constructor(problems: string[]) {
-    super("unavailable", { detail: "The service is misconfigured.", retryAfter: 60 });
-    this.name = "ConfigError";
+    super(`invalid configuration: ${problems.join("; ")}`);
     this.problems = problems;
-    this.message = `invalid configuration: ${problems.join("; ")}`;
   }
 
   /** The names of the settings at fault. */

@@ -1,6 +1,6 @@
+import { perSink, type Sink, type SinkName } from "../../domain/sinks.ts";
 import { configFrom } from "../config.ts";
-import { SINKS, type SinkName } from "./registry.ts";
-import type { Sink } from "./types.ts";
+import { SINK_ADAPTERS } from "./registry.ts";
 
 /** Each registered sink, or null where it is not configured. */
 export type Sinks = Record<SinkName, Sink | null>;
@@ -12,7 +12,7 @@ export function sinksFor(env: object): Sinks {
   const cached = cache.get(env);
   if (cached) return cached;
   const config = configFrom(env).sinks;
-  const sinks = Object.fromEntries(SINKS.map((s) => [s.name, s.create(config)])) as Sinks;
+  const sinks = perSink((name) => SINK_ADAPTERS[name](config));
   cache.set(env, sinks);
   return sinks;
 }

@@ -1,6 +1,6 @@
 import type { Redis } from "@upstash/redis/cloudflare";
-import type { StatsView } from "../../durable-objects/views.ts";
-import { perSink, SINK_NAMES, type SinkName } from "../sinks/registry.ts";
+import { perSink, SINK_NAMES, type SinkName } from "../domain/sinks.ts";
+import type { StatsView } from "../domain/views.ts";
 import { type ErrorClass, errorClass } from "./error-class.ts";
 
 /**

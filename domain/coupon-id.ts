@@ -1,3 +1,5 @@
+import { EVENT_ID_CHARS } from "./identifiers.ts";
+
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /**
@@ -17,8 +19,10 @@ export function newCouponId(eventId: string): string {
   return `${id}.${eventId}`;
 }
 
-const ROUTED = /^cpn_[0-9A-Za-z]{22}\.([A-Za-z0-9_-]{1,64})$/;
+const ROUTED = new RegExp(`^cpn_[0-9A-Za-z]{22}\\.(${EVENT_ID_CHARS})$`);
 const LEGACY = /^cpn_[0-9A-Za-z]{22}$/;
+/** Either format: what a coupon id in a URL must look like. */
+export const COUPON_ID_PATTERN = new RegExp(`^cpn_[0-9A-Za-z]{22}(\\.${EVENT_ID_CHARS})?$`);
 
 /** The event a coupon id names; "legacy" for an id of the first format; null when malformed. */
 export function eventOfCoupon(couponId: string): string | "legacy" | null {

@@ -1,4 +1,4 @@
-import { fnv1a } from "../src/lib/fnv.ts";
+import { fnv1a } from "./fnv.ts";
 
 const SHARDS = 16;
 

@@ -1,5 +1,5 @@
 import type { Redis } from "@upstash/redis/cloudflare";
-import type { EventSnapshot } from "../../durable-objects/views.ts";
+import type { EventSnapshot } from "../domain/views.ts";
 
 /**
  * Each event's object publishes its snapshot here when it changes (at most a few times a

@@ -1,7 +1,7 @@
-import type { HoldersFilter } from "../src/lib/holders-filter.ts";
-import type { SinkName } from "../src/sinks/registry.ts";
+import type { HoldersFilter } from "./holders-filter.ts";
 import type { EventDefinition, EventState, LedgerCounters, Refusal } from "./ledger.ts";
 import { nextWaveAt, releasedAt, stateOf } from "./ledger.ts";
+import type { SinkName, SinkState } from "./sinks.ts";
 
 /** What the object answers over RPC: plain, structured-clonable data in the API's shapes. */
 
@@ -20,7 +20,9 @@ export interface EventView {
   nextWaveAt: string | null;
 }
 
-export type CouponStatus = "issued" | "redeemed" | "expired";
+export const COUPON_STATUSES = ["issued", "redeemed", "expired"] as const;
+
+export type CouponStatus = (typeof COUPON_STATUSES)[number];
 
 export interface CouponView {
   id: string;
@@ -34,8 +36,6 @@ export interface CouponView {
   /** The checkout hold in force, if any (beyond the contract: a field it allows adding). */
   hold: { orderId: string; expiresAt: string } | null;
 }
-
-export type SinkState = "ok" | "retrying" | "disabled";
 
 export interface SinkView {
   state: SinkState;
@@ -52,7 +52,7 @@ export interface StatsView {
   event: EventView;
   claims: { issued: number; rejected: Record<string, number> };
   outbox: { pending: number; oldestAgeMs: number; deadLetters: number };
-  /** One entry per registered sink (src/sinks/registry.ts). */
+  /** One entry per registered sink (domain/sinks.ts). */
   sinks: Record<SinkName, SinkView>;
 }
 

@@ -8,7 +8,13 @@
  *     └──────────┴─────────────── restore(order) ◀──────────────────────┘
  *   (an unredeemed coupon past its expiry reads `expired` and can be neither held nor redeemed)
  */
-import type { CouponRow } from "./views.ts";
+import type { CouponRow, CouponView } from "./views.ts";
+
+/** What a redeem, hold or restore answers over RPC. */
+export type LifecycleAnswer =
+  | { outcome: "ok"; coupon: CouponView }
+  | { outcome: "refused"; slug: LifecycleRefusal | "idempotency-key-reused" }
+  | { outcome: "unknown-event" };
 
 export type LifecycleRefusal =
   | "not-found"

@@ -1,12 +1,13 @@
 import { z } from "zod";
-import type { EventDefinition } from "./ledger.ts";
+import { EVENT_ID_PATTERN } from "./identifiers.ts";
+import { type EventDefinition, MAX_STOCK } from "./ledger.ts";
 
 /** The definition as the object stores it; checked again here because RPC is a boundary too. */
 export const eventDefinitionSchema = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+    id: z.string().regex(EVENT_ID_PATTERN),
     name: z.string().min(1).max(200),
-    totalStock: z.number().int().min(1).max(10_000_000),
+    totalStock: z.number().int().min(1).max(MAX_STOCK),
     startsAt: z.number().int(),
     endsAt: z.number().int().nullable(),
     couponExpiresAt: z.number().int().nullable(),

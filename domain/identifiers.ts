@@ -1,0 +1,35 @@
+/**
+ * The identifiers every layer checks, each rule written once: the edge's schemas, the objects'
+ * RPC guards (RPC is a boundary too) and MySQL's column widths follow these.
+ */
+
+/** Event ids: URL-safe, so they route, key Redis and end coupon ids unescaped. */
+export const EVENT_ID_CHARS = "[A-Za-z0-9_-]{1,64}";
+export const EVENT_ID_PATTERN = new RegExp(`^${EVENT_ID_CHARS}$`);
+export const EVENT_ID_RULE = `must match ${EVENT_ID_CHARS}`;
+
+/** A user id is a token's `sub`, compared byte for byte (MySQL: varbinary(512), 4 bytes each). */
+export const USER_ID_MAX_LENGTH = 128;
+const CONTROL = /\p{Cc}/u;
+
+/**
+ * Why `id` cannot be a user id, or null when it can. A lone surrogate has no UTF-8 form (it would
+ * be stored as U+FFFD and merge with others); control characters have no place in an id that ends
+ * up in logs, keys and rows.
+ */
+export function userIdFault(id: unknown): string | null {
+  if (typeof id !== "string" || id.length < 1 || id.length > USER_ID_MAX_LENGTH) {
+    return `must be a string of 1..${USER_ID_MAX_LENGTH} characters`;
+  }
+  if (!id.isWellFormed() || CONTROL.test(id)) {
+    return "must be well-formed Unicode without control characters";
+  }
+  return null;
+}
+
+/** The shop's order id, as redeem, hold and restore name it. */
+export const ORDER_ID_MAX_LENGTH = 128;
+/** `Idempotency-Key` without its quotes. */
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+/** The longest checkout hold: a payment that takes longer than an hour has failed. */
+export const HOLD_TTL_MAX_SECONDS = 3600;

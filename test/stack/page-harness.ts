@@ -1,0 +1,67 @@
+/**
+ * What the page tests share: the bundled Worker served by workerd as `npm start` serves it
+ * (without the local cloud: the pages need only the Worker) and Debian's Chromium driven by
+ * playwright-core (installed with apt when missing and root; never a downloaded browser).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { sign } from "hono/jwt";
+import { type Browser, chromium } from "playwright-core";
+import { expect } from "vitest";
+import { ensureChromium } from "../../loadtest/browser.ts";
+import { freePort } from "../../local/servers/process.ts";
+import { bundleWorker, type RunningWorker, startWorker } from "../../local/worker.ts";
+
+/** The pages poll and tick every second or less; a loaded machine may take a few. */
+export const poll = <T>(read: () => Promise<T>) =>
+  expect.poll(read, { timeout: 15_000, interval: 100 });
+
+export interface PageHarness {
+  worker: RunningWorker;
+  browser: Browser;
+  /** Where screenshots are kept (.local/artifacts/<name>/). */
+  artifacts: string;
+  jwtSecret: string;
+  adminToken: string;
+  /** A user token for `sub`, valid for ten minutes. */
+  token(sub: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startPageHarness(
+  name: string,
+  bindings: Record<string, string> = {},
+): Promise<PageHarness> {
+  const chromiumFound = ensureChromium();
+  if ("missing" in chromiumFound) throw new Error(chromiumFound.missing);
+  const artifacts = resolve(import.meta.dirname, "../../.local/artifacts", name);
+  mkdirSync(artifacts, { recursive: true });
+  const dir = mkdtempSync(join(tmpdir(), `coupons-${name}-`));
+  const jwtSecret = `${name}-jwt-secret-0123456789abcdef-0123456789`;
+  const adminToken = `${name}-admin-token-0123456789`;
+  const worker = await startWorker({
+    dir: join(dir, "worker"),
+    bundle: await bundleWorker(join(dir, "bundle")),
+    host: "127.0.0.1",
+    port: await freePort(),
+    bindings: { JWT_SECRET: jwtSecret, ADMIN_TOKEN: adminToken, REQUEST_LOG: "off", ...bindings },
+  });
+  const browser = await chromium.launch({
+    executablePath: chromiumFound.path,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+  return {
+    worker,
+    browser,
+    artifacts,
+    jwtSecret,
+    adminToken,
+    token: (sub) => sign({ sub, exp: Math.floor(Date.now() / 1000) + 600 }, jwtSecret, "HS256"),
+    async stop() {
+      await browser.close();
+      await worker.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
