@@ -8,7 +8,8 @@
  *     └──────────┴─────────────── restore(order) ◀──────────────────────┘
  *   (an unredeemed coupon past its expiry reads `expired` and can be neither held nor redeemed)
  */
-import type { CouponRow, CouponView } from "./views.ts";
+import type { CouponRecordType } from "./sinks.ts";
+import type { CouponRow, CouponStatus, CouponView } from "./views.ts";
 
 /** What a redeem, hold or restore answers over RPC. */
 export type LifecycleAnswer =
@@ -25,8 +26,10 @@ export type LifecycleRefusal =
 
 /** What a change writes to the coupon's row; null fields are cleared. */
 export interface CouponChange {
-  type: "coupon.redeemed" | "coupon.restored" | "coupon.held" | "coupon.hold-released";
-  status: "issued" | "redeemed";
+  /** Issue is the claim's record; every later change is one of the others. */
+  type: Exclude<CouponRecordType, "coupon.issued">;
+  /** As stored: `expired` is never stored, it is read from the expiry. */
+  status: Exclude<CouponStatus, "expired">;
   redeemed_at: number | null;
   order_id: string | null;
   held_order_id: string | null;

@@ -35,9 +35,11 @@ export const COUPON_RECORD_TYPES = [
   "coupon.hold-released",
 ] as const;
 
+export type CouponRecordType = (typeof COUPON_RECORD_TYPES)[number];
+
 /** The Kafka record value and the MySQL row source: one per coupon change (API.md). */
 export interface CouponRecord {
-  type: (typeof COUPON_RECORD_TYPES)[number];
+  type: CouponRecordType;
   schemaVersion: 1;
   coupon: CouponView;
   at: string;

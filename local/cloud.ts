@@ -20,6 +20,7 @@ export const LOCAL_CREDENTIALS = {
   planetscale: { username: "coupons", password: "coupons-local-ps" },
   upstashRedis: { token: "coupons-local-redis-token" },
   kafka: { username: "coupons", password: "coupons-local-kafka" },
+  turnstile: { secret: "coupons-local-turnstile-secret" },
 } as const;
 
 /** 0 or absent: a free port. */
@@ -99,6 +100,7 @@ export async function startLocalCloud(opts: {
         planetscale: ports.planetscale,
         upstashRedis: ports.upstashRedis,
         kafka: ports.kafka,
+        turnstile: ports.turnstile,
         control: ports.control,
       },
     });
@@ -114,6 +116,7 @@ export async function startLocalCloud(opts: {
     planetscale: gateway.planetscale,
     upstashRedis: gateway.upstashRedis,
     kafka: gateway.kafka,
+    turnstile: gateway.turnstile,
     gatewayControl: gateway.gatewayControl,
     processes: { mariadbd: describe(mariadb), redis: describe(redis) },
     stop() {

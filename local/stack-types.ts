@@ -22,6 +22,11 @@ export interface LocalCloud {
   /** Stand-in for Upstash Kafka REST and Kafka REST Proxy v2 (topics kept as Redis Streams). */
   kafka: { url: string; username: string; password: string };
   /**
+   * Stand-in for Turnstile's siteverify (`url` + `/turnstile/v0/siteverify`); `POST url/tokens`
+   * mints a token that passes with `secret` once.
+   */
+  turnstile: { url: string; secret: string };
+  /**
    * Control port of the gateway: `POST /faults/{api}`, `POST /apis/{api}/stop|start`, `GET /stats`.
    * Every request needs `Authorization: Bearer <token>` (random per start); a browser's request
    * (one with an `Origin` header) is refused. `controlFetch` (local/gateway/control-client.ts) sends it.
@@ -35,4 +40,4 @@ export interface StackFile extends LocalCloud {
 }
 
 /** The gateway's control port: fault injection and stopping/starting one API (tests only). */
-export type GatewayApi = "planetscale" | "upstashRedis" | "kafka";
+export type GatewayApi = "planetscale" | "upstashRedis" | "kafka" | "turnstile";

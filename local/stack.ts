@@ -117,6 +117,7 @@ function derivedPorts(base: number) {
     control: base + 4,
     mysql: base + 5,
     redis: base + 6,
+    turnstile: base + 7,
   };
 }
 

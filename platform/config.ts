@@ -155,11 +155,53 @@ export const settingsSchema = z.object({
   /** How long a rate-limit check may wait for Redis. */
   RATE_LIMIT_TIMEOUT_MS: int(1, 10_000, 150),
 
+  /**
+   * Turnstile on claims: set both to require a token (`CF-Turnstile-Response`) on every claim,
+   * verified with siteverify; unset (the default), claims need none.
+   */
+  TURNSTILE_SECRET: optional(z.string().min(1)),
+  /** The widget's public site key, which the claim page renders. */
+  TURNSTILE_SITE_KEY: optional(z.string().min(1).max(100)),
+  /** Cloudflare's siteverify; the local cloud serves a stand-in for tests. */
+  TURNSTILE_VERIFY_URL: z.preprocess(
+    unsetIfEmpty,
+    httpUrl("Turnstile's siteverify endpoint").default(
+      "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+    ),
+  ),
+  /** How long a siteverify call may take before the claim is refused (fail closed). */
+  TURNSTILE_TIMEOUT_MS: int(100, 30_000, 3_000),
+
   /** One JSON log line per request (`on`, the default) or none (`off`). */
   REQUEST_LOG: z.preprocess(
     unsetIfEmpty,
     z.enum(["on", "off"], { error: "must be on or off" }).default("on"),
   ),
+
+  /**
+   * The request alerts read Workers Analytics Engine (every isolate's requests) when both are set:
+   * the account id and an API token with Account Analytics Read. Unset, this isolate's aggregate.
+   */
+  CF_ACCOUNT_ID: optional(
+    z.string().regex(/^[0-9a-f]{32}$/i, "must be the 32 hex digits of a Cloudflare account id"),
+  ),
+  CF_ANALYTICS_TOKEN: optional(z.string().min(1)),
+  /** The Analytics Engine dataset the METRICS binding writes (wrangler.toml). */
+  METRICS_DATASET: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "must be a dataset name ([A-Za-z0-9_])")
+      .default("coupon_requests"),
+  ),
+  /** The SQL API; `{account}` is replaced by CF_ACCOUNT_ID (tests point it at a stand-in). */
+  ANALYTICS_SQL_URL: z.preprocess(
+    unsetIfEmpty,
+    httpUrl("the Analytics Engine SQL API").default(
+      "https://api.cloudflare.com/client/v4/accounts/{account}/analytics_engine/sql",
+    ),
+  ),
+
   /** Where alerts are posted (Slack-compatible JSON); unset = alerts evaluated, not posted. */
   ALERT_WEBHOOK_URL: optional(httpUrl("a Slack-compatible incoming webhook")),
   /** Alert when a route's p95 over the last minutes is above this (the post-mortem's 2 s). */
@@ -188,6 +230,8 @@ type Settings = z.output<typeof settingsSchema>;
 const GROUPS: readonly (readonly (keyof Settings)[])[] = [
   ["KAFKA_REST_URL", "KAFKA_REST_USERNAME", "KAFKA_REST_PASSWORD"],
   ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"],
+  ["CF_ACCOUNT_ID", "CF_ANALYTICS_TOKEN"],
+  ["TURNSTILE_SECRET", "TURNSTILE_SITE_KEY"],
 ];
 
 const configSchema = settingsSchema
@@ -229,7 +273,24 @@ const configSchema = settingsSchema
       routes: s.RATE_LIMIT_ROUTES,
       timeoutMs: s.RATE_LIMIT_TIMEOUT_MS,
     },
+    turnstile:
+      s.TURNSTILE_SECRET && s.TURNSTILE_SITE_KEY
+        ? {
+            secret: s.TURNSTILE_SECRET,
+            siteKey: s.TURNSTILE_SITE_KEY,
+            verifyUrl: s.TURNSTILE_VERIFY_URL,
+            timeoutMs: s.TURNSTILE_TIMEOUT_MS,
+          }
+        : null,
     REQUEST_LOG: s.REQUEST_LOG,
+    analytics:
+      s.CF_ACCOUNT_ID && s.CF_ANALYTICS_TOKEN
+        ? {
+            token: s.CF_ANALYTICS_TOKEN,
+            dataset: s.METRICS_DATASET,
+            sqlUrl: s.ANALYTICS_SQL_URL.replace("{account}", s.CF_ACCOUNT_ID),
+          }
+        : null,
     alerts: {
       webhookUrl: s.ALERT_WEBHOOK_URL ?? null,
       p95Ms: s.ALERT_P95_MS,

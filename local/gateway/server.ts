@@ -1,6 +1,6 @@
 /**
  * The local gateway: one Node HTTP server per API that stands in for a cloud service
- * (PlanetScale's HTTP API, Upstash Redis REST, Kafka over HTTP), each on 127.0.0.1 and its own
+ * (PlanetScale's HTTP API, Upstash Redis REST, Kafka over HTTP, Turnstile's siteverify), each on 127.0.0.1 and its own
  * port, plus a control server that tests use to inject faults and to stop/start one API.
  *
  * The control port answers only requests that carry `Authorization: Bearer <token>`, the token
@@ -22,7 +22,7 @@
  *                                       received since it started or since the last reset, those
  *                                       answered or held by an injected fault included
  *   POST /stats/reset                 → zeroes the counters, answers 200 with the zeroed stats
- * where {api} is planetscale | upstashRedis | kafka.
+ * where {api} is planetscale | upstashRedis | kafka | turnstile.
  *
  * Faults, applied before the API's handler sees a request: `error` answers 500
  * `{ "error": "injected fault" }`; `hang` holds the request without answering until the mode
@@ -47,6 +47,7 @@ import {
 } from "./http.ts";
 import { createKafkaGateway } from "./kafka.ts";
 import { createPlanetscaleGateway } from "./planetscale.ts";
+import { createTurnstileGateway } from "./turnstile.ts";
 import { createUpstashRedisGateway } from "./upstash-redis.ts";
 
 export interface ApiHandler {
@@ -63,7 +64,12 @@ export function nodeHandler(api: { fetch: Hono["fetch"]; close(): Promise<void> 
 /** What `GET /stats` answers: per API, the HTTP requests received since the last reset. */
 export type GatewayStats = Record<GatewayApi, { requests: number }>;
 
-export const GATEWAY_APIS: readonly GatewayApi[] = ["planetscale", "upstashRedis", "kafka"];
+export const GATEWAY_APIS: readonly GatewayApi[] = [
+  "planetscale",
+  "upstashRedis",
+  "kafka",
+  "turnstile",
+];
 
 export interface GatewayOptions {
   /** The MariaDB behind the PlanetScale stand-in. */
@@ -73,6 +79,7 @@ export interface GatewayOptions {
   planetscale: { username: string; password: string };
   upstashRedis: { token: string };
   kafka: { username: string; password: string };
+  turnstile: { secret: string };
   /** 0 or absent: an ephemeral port. */
   ports?: Partial<Record<GatewayApi | "control", number>>;
   /** The control port's bearer token; absent: a random one (the normal case, one per start). */
@@ -83,7 +90,7 @@ export interface GatewayOptions {
 
 export type GatewayEndpoints = Pick<
   LocalCloud,
-  "planetscale" | "upstashRedis" | "kafka" | "gatewayControl"
+  "planetscale" | "upstashRedis" | "kafka" | "turnstile" | "gatewayControl"
 >;
 
 export interface Gateway extends GatewayEndpoints {
@@ -199,7 +206,7 @@ const FaultsBody = z
   })
   .strict();
 
-const ApiParam = z.enum(["planetscale", "upstashRedis", "kafka"]);
+const ApiParam = z.enum(["planetscale", "upstashRedis", "kafka", "turnstile"]);
 
 /**
  * Why a control request is refused (status and message), or null when it may go on. Browser
@@ -221,6 +228,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     planetscale: noFaults(),
     upstashRedis: noFaults(),
     kafka: noFaults(),
+    turnstile: noFaults(),
   };
   const create: Record<GatewayApi, (f: Faults) => ApiHandler> = {
     planetscale: (faults) =>
@@ -231,6 +239,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       ),
     kafka: (faults) =>
       nodeHandler(createKafkaGateway({ redisUrl: opts.redisUrl, ...opts.kafka, faults })),
+    turnstile: () => nodeHandler(createTurnstileGateway(opts.turnstile)),
     ...opts.handlers,
   };
 
@@ -263,6 +272,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     planetscale: { requests: get("planetscale").requests },
     upstashRedis: { requests: get("upstashRedis").requests },
     kafka: { requests: get("kafka").requests },
+    turnstile: { requests: get("turnstile").requests },
   });
   const notAllowed = (c: Context) =>
     c.json({ error: `use another method than ${c.req.method}` }, 405);
@@ -345,12 +355,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     },
     upstashRedis: { url: base("upstashRedis"), token: opts.upstashRedis.token },
     kafka: { url: base("kafka"), username: opts.kafka.username, password: opts.kafka.password },
+    turnstile: { url: base("turnstile"), secret: opts.turnstile.secret },
     gatewayControl: { url: `http://${HOST}:${controlPort}`, token: controlToken },
     faults,
     ports: {
       planetscale: get("planetscale").port,
       upstashRedis: get("upstashRedis").port,
       kafka: get("kafka").port,
+      turnstile: get("turnstile").port,
       control: controlPort,
     },
     stopApi: (api) => get(api).stop(),

@@ -49,6 +49,10 @@ const TEXT = {
     network: "Network problem. Please try again.",
     other: "Something went wrong ({status}). Please try again.",
     signinFirst: "Sign in to claim a coupon.",
+    challenge: "The security check did not go through. Please complete it again.",
+    challengeExpired: "The security check expired. Please complete it again.",
+    challengeError: "The security check could not be completed. Please try it again.",
+    challengeLoad: "The security check could not load. Please reload the page.",
   },
   ko: {
     title: "쿠폰 이벤트",
@@ -98,6 +102,10 @@ const TEXT = {
     network: "네트워크 문제가 있습니다. 다시 시도해 주세요.",
     other: "문제가 발생했습니다 ({status}). 다시 시도해 주세요.",
     signinFirst: "쿠폰을 받으려면 로그인해 주세요.",
+    challenge: "보안 확인이 통과되지 않았습니다. 다시 확인해 주세요.",
+    challengeExpired: "보안 확인 시간이 지났습니다. 다시 확인해 주세요.",
+    challengeError: "보안 확인을 완료하지 못했습니다. 다시 시도해 주세요.",
+    challengeLoad: "보안 확인을 불러오지 못했습니다. 페이지를 새로고침해 주세요.",
   },
 };
 
@@ -105,6 +113,9 @@ const $ = (id) => document.getElementById(id);
 const eventId = new URLSearchParams(location.search).get("event") ?? "";
 const TOKEN_KEY = "coupon-token";
 const LANG_KEY = "coupon-lang";
+// Cloudflare's widget, loaded from Cloudflare itself (it must not be proxied or cached).
+const TURNSTILE_SCRIPT = "https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit";
+const TURNSTILE_HEADER = "CF-Turnstile-Response";
 
 let lang =
   sessionStorage.getItem(LANG_KEY) ??
@@ -117,6 +128,12 @@ let coupon = null;
 let message = null;
 let retryUntil = 0;
 let busy = false;
+/** Turnstile's site key when claims need it, null when not, undefined until the page knows. */
+let siteKey;
+let widgetScript = null;
+let widget = null;
+/** The widget's token: single use, so each claim spends it and the widget is reset after. */
+let challengeToken = null;
 
 const t = (key) => TEXT[lang][key] ?? key;
 const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
@@ -196,7 +213,8 @@ function ticks() {
 
   const button = $("claim");
   const waiting = retryUntil > now;
-  button.disabled = busy || waiting || Boolean(coupon);
+  const unchecked = siteKey === undefined || (siteKey !== null && !challengeToken);
+  button.disabled = busy || waiting || Boolean(coupon) || unchecked;
   button.textContent = busy ? t("claiming") : t("claim");
   if (message && !waiting && retryUntil !== 0 && message.countdown) {
     // The wait is over: the countdown message has said all it can.
@@ -210,6 +228,56 @@ async function api(path, init = {}) {
   const headers = { ...(init.headers ?? {}) };
   if (token) headers.Authorization = `Bearer ${token}`;
   return fetch(path, { ...init, headers });
+}
+
+async function loadSettings() {
+  try {
+    const res = await fetch("/claim/settings.json");
+    if (!res.ok) return; // asked again with the next poll
+    siteKey = (await res.json()).turnstileSiteKey ?? null;
+  } catch {
+    return;
+  }
+  if (siteKey && !widgetScript) {
+    $("challenge").hidden = false;
+    widgetScript = document.createElement("script");
+    widgetScript.src = TURNSTILE_SCRIPT;
+    widgetScript.onload = renderWidget;
+    widgetScript.onerror = () => {
+      message = { key: "challengeLoad" };
+      ticks();
+    };
+    document.head.append(widgetScript);
+  }
+  ticks();
+}
+
+/** (Re)draws the widget: its language is fixed when it is drawn. */
+function renderWidget() {
+  if (widget !== null) window.turnstile.remove(widget);
+  challengeToken = null;
+  const lost = (key) => {
+    challengeToken = null;
+    // Someone who holds a coupon keeps its message: the widget no longer matters to them.
+    if (!coupon) message = { key, widget: true };
+    ticks();
+  };
+  widget = window.turnstile.render($("challenge"), {
+    sitekey: siteKey,
+    language: lang,
+    action: "claim",
+    callback: (token) => {
+      challengeToken = token;
+      if (message?.widget) message = null;
+      ticks();
+    },
+    "expired-callback": () => lost("challengeExpired"),
+    "error-callback": () => {
+      lost("challengeError");
+      return true; // handled: Turnstile retries by itself
+    },
+  });
+  ticks();
 }
 
 async function loadEvent() {
@@ -252,12 +320,21 @@ async function claim() {
   busy = true;
   message = null;
   render();
+  const headers = siteKey ? { [TURNSTILE_HEADER]: challengeToken } : {};
+  challengeToken = null; // spent by this claim, whatever the answer
   try {
-    const res = await api(`/v1/events/${encodeURIComponent(eventId)}/claims`, { method: "POST" });
+    const res = await api(`/v1/events/${encodeURIComponent(eventId)}/claims`, {
+      method: "POST",
+      headers,
+    });
     const body = await res.json().catch(() => ({}));
     if (res.status === 201 || res.status === 200) {
       coupon = body;
       message = { key: res.status === 201 ? "got" : "already", ok: true };
+    } else if (res.status === 403 && body.challenge === "turnstile") {
+      message = { key: "challenge" };
+      // Turnstile was switched on since this page asked: ask again, and show the widget.
+      if (siteKey === null) loadSettings();
     } else {
       const slug = typeof body.type === "string" ? body.type.replace(/^\/problems\//, "") : "";
       const retry = Number(res.headers.get("Retry-After"));
@@ -273,6 +350,7 @@ async function claim() {
     message = { key: "network" };
   } finally {
     busy = false;
+    if (widget !== null) window.turnstile.reset(widget);
   }
   render(); // the coupon and its message together, before the stock is read again
   await loadEvent();
@@ -303,11 +381,16 @@ $("lang").addEventListener("click", () => {
   lang = lang === "ko" ? "en" : "ko";
   sessionStorage.setItem(LANG_KEY, lang);
   render();
+  if (widget !== null) renderWidget();
 });
 
 render();
+loadSettings();
 loadEvent();
 loadCoupon();
 setInterval(ticks, 250);
 // At most a couple of seconds stale: the API serves reads from a 1 s cache at the edge.
-setInterval(loadEvent, 2000);
+setInterval(() => {
+  loadEvent();
+  if (siteKey === undefined) loadSettings(); // its first answer did not come
+}, 2000);

@@ -12,6 +12,7 @@ import {
   runAlerts,
   webhookPoster,
 } from "./alerts.ts";
+import { analyticsSummary } from "./analytics-sql.ts";
 import { metrics } from "./metrics.ts";
 
 const STATE_KEY = "coupon:alerts:state";
@@ -32,15 +33,17 @@ function redisStore(redis: Redis): AlertStore {
 const localStore = memoryStore();
 
 /**
- * Evaluates the alert rules now, on this isolate's request aggregate and every event's outbox
- * summary in Redis; posts to ALERT_WEBHOOK_URL what started or stopped firing. One evaluation at
- * a time across isolates (a Redis lock): a cron run and a manual one never both post.
+ * Evaluates the alert rules now, on the requests of every isolate (Analytics Engine's SQL API,
+ * when CF_ACCOUNT_ID and CF_ANALYTICS_TOKEN are set; else this isolate's aggregate) and every
+ * event's outbox summary in Redis; posts to ALERT_WEBHOOK_URL what started or stopped firing.
+ * One evaluation at a time across isolates (a Redis lock): a cron run and a manual one never
+ * both post.
  */
 export async function evaluateAlerts(
   env: object,
   now: number = Date.now(),
 ): Promise<{ open: Incident[]; posted: AlertMessage[]; evaluated: boolean }> {
-  const config = configFrom(env).alerts;
+  const { alerts: config, analytics } = configFrom(env);
   const redis = redisFor(env);
   const store = redis ? redisStore(redis) : localStore;
   if (redis) {
@@ -57,9 +60,12 @@ export async function evaluateAlerts(
           () => null,
         )
       : null;
+    const requests = analytics
+      ? await analyticsSummary(analytics, config.windowMinutes, now)
+      : metrics.summary(config.windowMinutes, now);
     const result = await runAlerts({
       config,
-      input: { requests: metrics.summary(config.windowMinutes, now), outbox },
+      input: { requests, outbox },
       store,
       post: config.webhookUrl ? webhookPoster(config.webhookUrl) : null,
       now,

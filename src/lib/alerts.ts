@@ -23,15 +23,19 @@ export type AlertConfig = Config["alerts"];
 
 /** What one evaluation looks at. */
 export interface AlertInput {
-  /** Requests over the last ALERT_WINDOW_MINUTES. */
-  requests: Summary;
+  /**
+   * Requests over the last ALERT_WINDOW_MINUTES; null when they could not be read (the Analytics
+   * Engine SQL API failed): the request rules have no verdict, and their incidents stay as they are.
+   */
+  requests: Summary | null;
   /** Every event's outbox (null without Redis: the outbox rules have no verdict). */
   outbox: OutboxTotals | null;
 }
 
 export interface Verdict {
   rule: string;
-  firing: boolean;
+  /** null: no verdict this run (no data); an open incident neither resolves nor changes. */
+  firing: boolean | null;
   /** What was seen, for the message (no user data: routes, numbers, sink names). */
   detail: string;
 }
@@ -68,15 +72,14 @@ export interface AlertMessage {
 
 const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`);
 
-/** Every rule's verdict on one input. Sinks' retrying durations are read from `state`. */
-export function evaluate(
-  config: AlertConfig,
-  input: AlertInput,
-  state: AlertState,
-  now: number,
-): Verdict[] {
+/** The rules that read the requests, so a run without request data can name them. */
+const REQUEST_RULES = ["p95", "error-rate", "rps", "object-unavailable"] as const;
+
+function requestVerdicts(config: AlertConfig, requests: Summary | null): Verdict[] {
+  if (!requests) {
+    return REQUEST_RULES.map((rule) => ({ rule, firing: null, detail: "no request data" }));
+  }
   const verdicts: Verdict[] = [];
-  const { requests, outbox } = input;
   const enough = requests.total.count >= config.minRequests;
   const window = `last ${Math.round(requests.windowSeconds)} s`;
 
@@ -108,6 +111,18 @@ export function evaluate(
     firing: unavailable > 0,
     detail: `${unavailable} answers 503 unavailable (an event's object busy or past its deadline, ${window})`,
   });
+  return verdicts;
+}
+
+/** Every rule's verdict on one input. Sinks' retrying durations are read from `state`. */
+export function evaluate(
+  config: AlertConfig,
+  input: AlertInput,
+  state: AlertState,
+  now: number,
+): Verdict[] {
+  const { requests, outbox } = input;
+  const verdicts = requestVerdicts(config, requests);
 
   if (outbox) {
     verdicts.push({
@@ -167,6 +182,7 @@ export async function runAlerts(opts: {
   const seen = new Set<string>();
   for (const verdict of evaluate(config, input, state, now)) {
     seen.add(verdict.rule);
+    if (verdict.firing === null) continue; // no verdict: neither fires nor resolves
     const open = state.open[verdict.rule];
     if (verdict.firing && !open) {
       const ok = await send({

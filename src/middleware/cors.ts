@@ -4,7 +4,13 @@ import { createMiddleware } from "hono/factory";
 import type { HonoEnv } from "../hono-env.ts";
 
 const ALLOW_METHODS = ["GET", "POST", "OPTIONS"];
-const ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"];
+const ALLOW_HEADERS = [
+  "Authorization",
+  "Content-Type",
+  "Idempotency-Key",
+  "X-Request-Id",
+  "CF-Turnstile-Response",
+];
 const EXPOSE_HEADERS = ["Retry-After", "RateLimit", "RateLimit-Policy", "X-Request-Id", "Location"];
 
 /** `*`, the request's origin when CORS_ORIGINS lists it, or null. */

@@ -287,7 +287,7 @@ const evaluateNow = createRoute({
   path: "/v1/admin/alerts/evaluate",
   summary: "Evaluate the alert rules now",
   description:
-    "What the Cron Trigger does every minute, on the request aggregate of the isolate that answers (locally: all requests).",
+    "What the Cron Trigger does every minute. The request rules read Workers Analytics Engine (every isolate's requests) when `CF_ACCOUNT_ID` and `CF_ANALYTICS_TOKEN` are set, else the aggregate of the isolate that answers (locally: all requests); the outbox and sink rules read every event's summary in Redis.",
   tags: ["operations"],
   security: operator,
   middleware: [requireOperator] as const,

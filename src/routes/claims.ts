@@ -1,10 +1,11 @@
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { assertNever } from "../../domain/ledger.ts";
 import { eventClient, waitUntilOf } from "../lib/event-client.ts";
 import { eventNotFound, refusalProblem } from "../lib/event-problems.ts";
 import { newRouter } from "../lib/router.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { limitClaimsPerUser } from "../middleware/rate-limit.ts";
+import { requireTurnstile, TURNSTILE_HEADER } from "../middleware/turnstile.ts";
 import { ProblemError } from "../problems.ts";
 import { EventIdParam, json, problem, userEventProblems } from "../schemas/common.ts";
 import { CouponSchema } from "../schemas/coupon.ts";
@@ -15,20 +16,31 @@ const claim = createRoute({
   method: "post",
   path: "/v1/events/{id}/claims",
   summary: "Claim a coupon",
-  description:
-    "First come, first served. A user holds at most one coupon per event: a retry answers 200 with the same coupon. The body is ignored.",
+  description: `First come, first served. A user holds at most one coupon per event: a retry answers 200 with the same coupon. The body is ignored. When the service runs with Turnstile (\`TURNSTILE_SECRET\`), every claim carries a fresh token from the widget in \`${TURNSTILE_HEADER}\`; a missing, invalid or already used token is 403 \`forbidden\` with \`challenge: "turnstile"\` and \`reason\`, and changes nothing.`,
   tags: ["claims"],
   security: user,
-  middleware: [requireUser, limitClaimsPerUser] as const,
-  request: { params: EventIdParam },
+  middleware: [requireUser, limitClaimsPerUser, requireTurnstile] as const,
+  request: {
+    params: EventIdParam,
+    headers: z.object({
+      [TURNSTILE_HEADER]: z.string().optional().openapi({
+        description:
+          "A fresh Turnstile token from the widget (single use); required only when the service runs with Turnstile.",
+        example: "0.zrSnRHO7h0HwSjSCU8oyzbjEtD8p...",
+      }),
+    }),
+  },
   responses: {
     201: json(CouponSchema, "Issued by this call"),
     200: json(CouponSchema, "This user already holds this coupon"),
     ...userEventProblems,
+    403: problem("forbidden: Turnstile is on and the token is missing, invalid or already used"),
     404: problem("not-found"),
     409: problem("sold-out · awaiting-release · not-started · paused · ended (see Retry-After)"),
     429: problem("rate-limited: over this user's or this address's budget (see Retry-After)"),
-    503: problem("unavailable: the event is busy; try again after Retry-After"),
+    503: problem(
+      "unavailable: the event is busy, or Turnstile could not be verified; try again after Retry-After",
+    ),
   },
 });
 

@@ -7,10 +7,22 @@ import { problemResponse } from "../problems.ts";
  * The pages for people, served by the Worker from Workers Static Assets (public/, the ASSETS
  * binding, as the API reference is): the claim page for web clients at `/claim`, the operator
  * dashboard at `/dashboard`. Scripts and
- * styles are the page's own files (`'self'`, nothing inline), and it talks to this API only.
+ * styles are the page's own files (`'self'`, nothing inline), and it talks to this API only; the
+ * one exception is the Turnstile widget on the claim page, when claims need it.
  */
-const PAGE_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const PAGE_CSP = pageCsp();
+
+/** Where the Turnstile widget's script and its iframe come from (Cloudflare forbids proxying it). */
+const TURNSTILE_ORIGIN = "https://challenges.cloudflare.com";
+/** The claim page's policy when claims need Turnstile: that origin may run a script and a frame. */
+const TURNSTILE_PAGE_CSP = pageCsp(TURNSTILE_ORIGIN);
+
+/** The pages' policy; `widget` is an origin that may also run a script and a frame in it. */
+function pageCsp(widget?: string): string {
+  const script = widget ? `'self' ${widget}` : "'self'";
+  const frame = widget ? ` frame-src ${widget};` : "";
+  return `default-src 'none'; script-src ${script}; style-src 'self'; img-src 'self' data:; connect-src 'self';${frame} base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+}
 
 const CONTENT_TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
@@ -23,8 +35,17 @@ const PAGES = ["claim", "dashboard"] as const;
 const FILE = "[a-z0-9-]+(?:\\.[a-z0-9-]+)*\\.(?:js|css)";
 
 export function mountPages(app: OpenAPIHono<HonoEnv>): void {
+  // What the claim page asks before it draws the claim button: the widget's public site key,
+  // or null when claims need no Turnstile. Never cached: it follows the deployed settings.
+  app.get("/claim/settings.json", (c) => {
+    c.header("Cache-Control", "no-store");
+    return c.json({ turnstileSiteKey: c.var.config.turnstile?.siteKey ?? null });
+  });
   for (const page of PAGES) {
-    app.get(`/${page}`, (c) => file(c, `/${page}/index.html`, "no-cache"));
+    app.get(`/${page}`, (c) => {
+      const widget = page === "claim" && c.var.config.turnstile !== null;
+      return file(c, `/${page}/index.html`, "no-cache", widget ? TURNSTILE_PAGE_CSP : PAGE_CSP);
+    });
     app.get(`/${page}/:file{${FILE}}`, (c) =>
       file(c, `/${page}/${c.req.param("file")}`, "public, max-age=300"),
     );
@@ -35,7 +56,12 @@ export function mountPages(app: OpenAPIHono<HonoEnv>): void {
   }
 }
 
-async function file(c: Context<HonoEnv>, path: string, cache: string): Promise<Response> {
+async function file(
+  c: Context<HonoEnv>,
+  path: string,
+  cache: string,
+  csp = PAGE_CSP,
+): Promise<Response> {
   const extension = /\.([a-z0-9]+)$/.exec(path)?.[1] ?? "";
   const found = await c.env.ASSETS.fetch(new URL(path, c.req.url), { method: "GET" });
   if (!found.ok) {
@@ -46,6 +72,6 @@ async function file(c: Context<HonoEnv>, path: string, cache: string): Promise<R
   const res = new Response(found.body, { status: 200 });
   res.headers.set("Content-Type", CONTENT_TYPES[extension] ?? "application/octet-stream");
   res.headers.set("Cache-Control", cache);
-  res.headers.set("Content-Security-Policy", PAGE_CSP);
+  res.headers.set("Content-Security-Policy", csp);
   return res;
 }

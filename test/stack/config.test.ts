@@ -65,7 +65,9 @@ describe("the configuration schema", () => {
         routes: {},
         timeoutMs: 150,
       },
+      turnstile: null,
       REQUEST_LOG: "on",
+      analytics: null,
       alerts: {
         webhookUrl: null,
         p95Ms: 2000,
@@ -115,6 +117,20 @@ describe("the configuration schema", () => {
     expect(sinks.redis).toBeNull(); // empty is unset
   });
 
+  it("reads Analytics Engine only with both its settings, the account in the SQL API's URL", () => {
+    const { analytics } = parseConfig({
+      ...GOOD,
+      CF_ACCOUNT_ID: "0123456789abcdef0123456789ABCDEF",
+      CF_ANALYTICS_TOKEN: "analytics-token",
+    });
+    expect(analytics).toEqual({
+      token: "analytics-token",
+      dataset: "coupon_requests",
+      sqlUrl:
+        "https://api.cloudflare.com/client/v4/accounts/0123456789abcdef0123456789ABCDEF/analytics_engine/sql",
+    });
+  });
+
   const invalid: [string, Record<string, string>, string[]][] = [
     ["a short JWT_SECRET", { JWT_SECRET: "tiny-secret-7f3a" }, ["JWT_SECRET"]],
     ["a short ADMIN_TOKEN", { ADMIN_TOKEN: "adm-7f3a" }, ["ADMIN_TOKEN"]],
@@ -135,6 +151,13 @@ describe("the configuration schema", () => {
       { UPSTASH_REDIS_REST_TOKEN: "token-7f3a" },
       ["UPSTASH_REDIS_REST_URL"],
     ],
+    ["half an Analytics Engine config", { CF_ANALYTICS_TOKEN: "token-7f3a" }, ["CF_ACCOUNT_ID"]],
+    [
+      "a CF_ACCOUNT_ID that is no account id",
+      { CF_ACCOUNT_ID: "account-7f3a", CF_ANALYTICS_TOKEN: "token-7f3a" },
+      ["CF_ACCOUNT_ID"],
+    ],
+    ["a METRICS_DATASET that is no name", { METRICS_DATASET: "x; DROP 7f3a" }, ["METRICS_DATASET"]],
     ["an unknown KAFKA_PROTOCOL", { KAFKA_PROTOCOL: "kafka-7f3a" }, ["KAFKA_PROTOCOL"]],
     ["a SINK_BATCH_SIZE that is no number", { SINK_BATCH_SIZE: "7f3a" }, ["SINK_BATCH_SIZE"]],
     [
@@ -196,6 +219,27 @@ describe("the configuration schema", () => {
     );
   });
 
+  it("Turnstile: site key and secret together, Cloudflare's siteverify by default", () => {
+    const on = parseConfig({ ...GOOD, TURNSTILE_SITE_KEY: "site", TURNSTILE_SECRET: "secret" });
+    expect(on.turnstile).toEqual({
+      siteKey: "site",
+      secret: "secret",
+      verifyUrl: "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+      timeoutMs: 3000,
+    });
+    expect(configError({ ...GOOD, TURNSTILE_SECRET: "secret" }).settings).toEqual([
+      "TURNSTILE_SITE_KEY",
+    ]);
+    expect(
+      configError({
+        ...GOOD,
+        TURNSTILE_SITE_KEY: "s",
+        TURNSTILE_SECRET: "x",
+        TURNSTILE_VERIFY_URL: "ftp://x",
+      }).settings,
+    ).toEqual(["TURNSTILE_VERIFY_URL"]);
+  });
+
   it("in the Worker, is parsed once per set of bindings", () => {
     const env = { ...GOOD, JWT_SECRET: "short" };
     let first: unknown;
@@ -219,6 +263,7 @@ describe("the bindings npm start gives workerd", () => {
     planetscale: { url: "http://coupons:ps@127.0.0.1:1", host: "127.0.0.1:1" },
     upstashRedis: { url: "http://127.0.0.1:2", token: "redis-token" },
     kafka: { url: "http://127.0.0.1:3", username: "coupons", password: "kafka" },
+    turnstile: { url: "http://127.0.0.1:4", secret: "turnstile-secret" },
   } as LocalCloud;
 
   it("with the local cloud: its endpoints, then the user's settings over the local defaults", () => {

@@ -33,7 +33,7 @@ export async function startPageHarness(
   name: string,
   bindings: Record<string, string> = {},
 ): Promise<PageHarness> {
-  const chromiumFound = ensureChromium();
+  const chromiumFound = ensureChromium((line) => console.log(line));
   if ("missing" in chromiumFound) throw new Error(chromiumFound.missing);
   const artifacts = resolve(import.meta.dirname, "../../.local/artifacts", name);
   mkdirSync(artifacts, { recursive: true });

@@ -294,7 +294,13 @@ describe("gateway control port", () => {
       planetscale: { username: "ps-user", password: "ps pass" },
       upstashRedis: { token: "t" },
       kafka: { username: "k", password: "kp" },
-      handlers: { planetscale: stub("ps"), upstashRedis: stub("ur"), kafka: stub("k") },
+      turnstile: { secret: "ts" },
+      handlers: {
+        planetscale: stub("ps"),
+        upstashRedis: stub("ur"),
+        kafka: stub("k"),
+        turnstile: stub("ts"),
+      },
     });
 
   it("injects error and hang faults, and stops and restarts one API on the same port", async () => {
@@ -377,6 +383,7 @@ describe("gateway control port", () => {
       planetscale: { requests: 0 },
       upstashRedis: { requests: 0 },
       kafka: { requests: 0 },
+      turnstile: { requests: 0 },
     };
     try {
       expect(await stats()).toEqual(zero);
@@ -390,6 +397,7 @@ describe("gateway control port", () => {
         planetscale: { requests: 1 },
         upstashRedis: { requests: 1 },
         kafka: { requests: 2 },
+        turnstile: { requests: 0 },
       });
 
       // Held by `hang`: counted when it arrives, not when (if ever) it is answered.

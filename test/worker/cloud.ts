@@ -101,7 +101,7 @@ export async function fault(
 }
 
 export async function healAll(): Promise<void> {
-  for (const target of ["planetscale", "kafka", "upstashRedis"] as const) {
+  for (const target of ["planetscale", "kafka", "upstashRedis", "turnstile"] as const) {
     await fault(target, { mode: "none", rejectMatching: [] });
     await controlFetch(stack().gatewayControl, `/apis/${target}/start`, { method: "POST" });
   }

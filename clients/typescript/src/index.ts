@@ -135,10 +135,20 @@ export class CouponClient {
     });
   }
 
-  /** Claims a coupon of the event: `created` is false when the user already held it (200). */
-  async claim(eventId: string): Promise<{ coupon: Coupon; created: boolean }> {
+  /**
+   * Claims a coupon of the event: `created` is false when the user already held it (200). When
+   * the service runs with Turnstile, pass a fresh widget token: each is good for one claim (a
+   * retry after 503 may reuse it; after a 403 `forbidden` get a new one).
+   */
+  async claim(
+    eventId: string,
+    opts: { turnstileToken?: string } = {},
+  ): Promise<{ coupon: Coupon; created: boolean }> {
+    const turnstile = opts.turnstileToken
+      ? { "CF-Turnstile-Response": opts.turnstileToken }
+      : undefined;
     const res = await this.api.POST("/v1/events/{id}/claims", {
-      params: { path: { id: eventId } },
+      params: { path: { id: eventId }, header: turnstile },
       headers: await this.#user(),
     });
     return { coupon: ok(res), created: res.response.status === 201 };

@@ -958,12 +958,15 @@ export interface paths {
     put?: never;
     /**
      * Claim a coupon
-     * @description First come, first served. A user holds at most one coupon per event: a retry answers 200 with the same coupon. The body is ignored.
+     * @description First come, first served. A user holds at most one coupon per event: a retry answers 200 with the same coupon. The body is ignored. When the service runs with Turnstile (`TURNSTILE_SECRET`), every claim carries a fresh token from the widget in `CF-Turnstile-Response`; a missing, invalid or already used token is 403 `forbidden` with `challenge: "turnstile"` and `reason`, and changes nothing.
      */
     post: {
       parameters: {
         query?: never;
-        header?: never;
+        header?: {
+          /** @description A fresh Turnstile token from the widget (single use); required only when the service runs with Turnstile. */
+          "CF-Turnstile-Response"?: string;
+        };
         path: {
           id: string;
         };
@@ -1026,6 +1029,15 @@ export interface paths {
         };
         /** @description Unauthorized. `unauthorized`: The Authorization header is missing, is not `Bearer <token>`, or the token is malformed, expired, not yet valid or badly signed. */
         401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Forbidden. `forbidden`: Authenticated, but this caller may not use this endpoint (a user on an operator endpoint). */
+        403: {
           headers: {
             [name: string]: unknown;
           };
@@ -2059,7 +2071,7 @@ export interface paths {
     put?: never;
     /**
      * Evaluate the alert rules now
-     * @description What the Cron Trigger does every minute, on the request aggregate of the isolate that answers (locally: all requests).
+     * @description What the Cron Trigger does every minute. The request rules read Workers Analytics Engine (every isolate's requests) when `CF_ACCOUNT_ID` and `CF_ANALYTICS_TOKEN` are set, else the aggregate of the isolate that answers (locally: all requests); the outbox and sink rules read every event's summary in Redis.
      */
     post: {
       parameters: {

@@ -28,7 +28,7 @@ const problem = (status: number, slug: string, headers: Record<string, string> =
 
 /** A client whose fetch answers from `answers` in turn and records what it was sent. */
 function stubbed(answers: Response[], opts: { maxAttempts?: number } = {}) {
-  const sent: { url: string; key: string | null; body: string }[] = [];
+  const sent: { url: string; key: string | null; turnstile: string | null; body: string }[] = [];
   const slept: number[] = [];
   const client = new CouponClient({
     baseUrl: "http://coupons.test",
@@ -39,6 +39,7 @@ function stubbed(answers: Response[], opts: { maxAttempts?: number } = {}) {
       sent.push({
         url: request.url,
         key: request.headers.get("Idempotency-Key"),
+        turnstile: request.headers.get("CF-Turnstile-Response"),
         body: await request.text(),
       });
       const next = answers.shift();
@@ -53,6 +54,19 @@ function stubbed(answers: Response[], opts: { maxAttempts?: number } = {}) {
 }
 
 describe("retries", () => {
+  it("sends a claim's Turnstile token, again on the retry after a 503", async () => {
+    const { client, sent } = stubbed([
+      problem(503, "unavailable", { "Retry-After": "1" }),
+      json(201, COUPON),
+    ]);
+    const { created } = await client.claim("back-to-school", { turnstileToken: "widget-token" });
+    expect(created).toBe(true);
+    expect(sent.map((s) => s.turnstile)).toEqual(["widget-token", "widget-token"]);
+    const plain = stubbed([json(201, COUPON)]);
+    await plain.client.claim("back-to-school");
+    expect(plain.sent[0]?.turnstile).toBeNull();
+  });
+
   it("retries a 429 after its Retry-After, with the same Idempotency-Key and body", async () => {
     const { client, sent, slept } = stubbed([
       problem(429, "rate-limited", { "Retry-After": "2" }),

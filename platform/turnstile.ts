@@ -1,0 +1,61 @@
+import { z } from "zod";
+
+/** What the service needs of Turnstile (platform/config.ts `turnstile`). */
+export interface TurnstileConfig {
+  secret: string;
+  siteKey: string;
+  verifyUrl: string;
+  timeoutMs: number;
+}
+
+/** Turnstile tokens are at most this long (Cloudflare's documented limit). */
+export const TURNSTILE_TOKEN_MAX_LENGTH = 2048;
+
+// Cloudflare documents more fields (challenge_ts, hostname, action, cdata); only these decide.
+const siteverifyAnswer = z.object({
+  success: z.boolean(),
+  "error-codes": z.array(z.string()).default([]),
+});
+
+export type Verdict =
+  | { outcome: "passed" }
+  /** Cloudflare says no: a bad or expired token, or one already spent (`replayed`). */
+  | { outcome: "refused"; replayed: boolean; codes: string[] }
+  /** No verdict (timeout, network, Cloudflare's own error): the caller fails closed. */
+  | { outcome: "unreachable"; reason: string };
+
+/**
+ * Spends `token` at siteverify. One idempotency key per call: a retry of this call would not be
+ * refused as a duplicate, but a second claim with the same token is.
+ */
+export async function siteverify(
+  config: TurnstileConfig,
+  token: string,
+  remoteIp: string | undefined,
+): Promise<Verdict> {
+  const form = new URLSearchParams({
+    secret: config.secret,
+    response: token,
+    idempotency_key: crypto.randomUUID(),
+  });
+  if (remoteIp) form.set("remoteip", remoteIp);
+  let answer: z.output<typeof siteverifyAnswer>;
+  try {
+    const res = await fetch(config.verifyUrl, {
+      method: "POST",
+      body: form,
+      signal: AbortSignal.timeout(config.timeoutMs),
+    });
+    if (!res.ok) {
+      await res.body?.cancel();
+      return { outcome: "unreachable", reason: `siteverify answered ${res.status}` };
+    }
+    answer = siteverifyAnswer.parse(await res.json());
+  } catch (err) {
+    return { outcome: "unreachable", reason: err instanceof Error ? err.name : "error" };
+  }
+  if (answer.success) return { outcome: "passed" };
+  const codes = answer["error-codes"];
+  if (codes.includes("internal-error")) return { outcome: "unreachable", reason: "internal-error" };
+  return { outcome: "refused", replayed: codes.includes("timeout-or-duplicate"), codes };
+}
