@@ -1,6 +1,13 @@
 import type { HoldersFilter } from "./holders-filter.ts";
-import type { EventDefinition, EventState, LedgerCounters, Refusal } from "./ledger.ts";
-import { nextWaveAt, releasedAt, stateOf } from "./ledger.ts";
+import {
+  type EventDefinition,
+  type EventState,
+  type LedgerCounters,
+  nextWaveAt,
+  type Refusal,
+  releasedAt,
+  stateOf,
+} from "./ledger.ts";
 import type { SinkName, SinkState } from "./sinks.ts";
 
 /** What the object answers over RPC: plain, structured-clonable data in the API's shapes. */

@@ -26,8 +26,7 @@ import {
   type RefusalSlug,
   refuse,
 } from "../domain/ledger.ts";
-import type { CouponRecord, SinkName } from "../domain/sinks.ts";
-import { perSink } from "../domain/sinks.ts";
+import { type CouponRecord, perSink, type SinkName } from "../domain/sinks.ts";
 import {
   type ClaimAnswer,
   type ClaimDecision,

@@ -1,8 +1,7 @@
 import type { Clock } from "../domain/clock.ts";
 import { backoffMs, type DrainPolicy } from "../domain/drain-policy.ts";
 import type { EventDefinition } from "../domain/ledger.ts";
-import type { DeliveryReport, Sink, SinkName } from "../domain/sinks.ts";
-import { SINK_NAMES } from "../domain/sinks.ts";
+import { type DeliveryReport, SINK_NAMES, type Sink, type SinkName } from "../domain/sinks.ts";
 import type { Sinks } from "../platform/sinks/index.ts";
 import type { Outbox } from "./outbox.ts";
 import type { SinkStatusStore } from "./sink-status.ts";

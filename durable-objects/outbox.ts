@@ -1,5 +1,11 @@
-import type { CouponRecord, DeliveryReport, OutboxItem, SinkName } from "../domain/sinks.ts";
-import { isSinkName, SINK_NAMES } from "../domain/sinks.ts";
+import {
+  type CouponRecord,
+  type DeliveryReport,
+  isSinkName,
+  type OutboxItem,
+  SINK_NAMES,
+  type SinkName,
+} from "../domain/sinks.ts";
 
 type Row = { seq: number; version: number; payload: string };
 

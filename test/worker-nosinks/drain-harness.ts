@@ -2,8 +2,13 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { ManualClock } from "../../domain/clock.ts";
-import type { DeliveryReport, OutboxItem, Sink, SinkName } from "../../domain/sinks.ts";
-import { perSink } from "../../domain/sinks.ts";
+import {
+  type DeliveryReport,
+  type OutboxItem,
+  perSink,
+  type Sink,
+  type SinkName,
+} from "../../domain/sinks.ts";
 import type { StatsView } from "../../domain/views.ts";
 import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
 import { configFrom } from "../../platform/config.ts";

@@ -1,8 +1,7 @@
 import { env } from "cloudflare:workers";
 import { Client, cast } from "@planetscale/database";
 import { vi } from "vitest";
-import type { CouponRecord } from "../../domain/sinks.ts";
-import { SINK_NAMES, type SinkName } from "../../domain/sinks.ts";
+import { type CouponRecord, SINK_NAMES, type SinkName } from "../../domain/sinks.ts";
 import { controlFetch } from "../../local/gateway/control-client.ts";
 import type { GatewayApi, StackFile } from "../../local/stack-types.ts";
 import type { HealthAnswer } from "../../src/routes/service.ts";
