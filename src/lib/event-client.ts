@@ -21,6 +21,7 @@ import { redisFor } from "../../platform/redis.ts";
 import { readSnapshot } from "../../platform/snapshot-registry.ts";
 import { TimeoutError, withTimeout } from "../../platform/timeout.ts";
 import { ProblemError } from "../problems.ts";
+import { pollUntil } from "./poll-until.ts";
 
 /** An event's object as the bindings type it (RPC methods and all), without importing its class. */
 type EventStub = ReturnType<Env["COUPON_EVENT"]["get"]>;
@@ -36,6 +37,8 @@ const MAX_EVENTS = 1_000;
 /** An object call slower than this answers 503 instead of holding the caller for seconds. */
 const CALL_TIMEOUT_MS = 3_000;
 const REDIS_TIMEOUT_MS = 250;
+/** A read older than this (but still fresh) refreshes the snapshot behind the answer. */
+const REFRESH_AFTER_MS = 500;
 
 interface Entry {
   /** Null: the directory does not know this id (as of `checkedAt`). */
@@ -45,6 +48,8 @@ interface Entry {
   holders: HoldersSet | null;
   /** A claim asking the object for the holders is on its way (one at a time per isolate). */
   askingHolders: boolean;
+  /** A request is refreshing this snapshot behind its answer (one at a time per isolate). */
+  refreshing?: boolean;
 }
 
 /** Edge refusals are handed to the object (for its stats) at most this often per event. */
@@ -67,7 +72,8 @@ export const edgeClocks = new Map<string, Clock>();
 export class EventClient {
   readonly #env: Env;
   readonly #entries = new Map<string, Entry>();
-  readonly #loading = new Map<string, Promise<Entry>>();
+  /** Loads under way, by key: a token, never their promise (see #load). */
+  readonly #loading = new Map<string, object>();
   /** Refusals answered here and not yet reported to the event's object, by slug. */
   readonly #shed = new Map<string, Map<RefusalSlug, number>>();
 
@@ -75,11 +81,28 @@ export class EventClient {
     this.#env = env;
   }
 
-  /** The event as of at most FRESH_MS ago, or null when it does not exist. */
-  async read(eventId: string): Promise<EventView | null> {
+  /**
+   * The event as of at most FRESH_MS ago, or null when it does not exist. A busy event's snapshot
+   * is refreshed behind an answer (`waitUntil`) before it gets too old, so reads rarely wait.
+   */
+  async read(eventId: string, waitUntil?: WaitUntil): Promise<EventView | null> {
     const now = this.#now(eventId);
     let entry = this.#entries.get(eventId);
-    if (!entry || !isFresh(entry, now)) entry = await this.#load(eventId, { fresh: true });
+    if (!entry || !isFresh(entry, now)) {
+      entry = await this.#load(eventId, { fresh: true });
+    } else if (waitUntil && entry.snapshot && !entry.refreshing) {
+      if (now - entry.snapshot.asOf > REFRESH_AFTER_MS) {
+        const refreshing = entry;
+        refreshing.refreshing = true;
+        waitUntil(
+          this.#load(eventId, { fresh: true })
+            .catch(() => undefined)
+            .finally(() => {
+              refreshing.refreshing = false;
+            }),
+        );
+      }
+    }
     return entry.snapshot ? eventView(entry.snapshot.def, entry.snapshot, now) : null;
   }
 
@@ -196,16 +219,29 @@ export class EventClient {
     return this.#load(eventId, { fresh: false });
   }
 
-  /** One load per id at a time: Redis first, then the directory and the object. */
-  #load(eventId: string, opts: { fresh: boolean }): Promise<Entry> {
+  /**
+   * One load per id at a time (Redis first, then the directory and the object). The others wait
+   * with `pollUntil`, never on its promise (seen under load as 500s: "Cannot perform I/O on
+   * behalf of a different request", "code had hung"), then use what it stored, or load for
+   * themselves if it stored nothing they can use.
+   */
+  async #load(eventId: string, opts: { fresh: boolean }): Promise<Entry> {
     // A read must not settle for a load that only had to prove the event exists.
     const key = opts.fresh ? `${eventId} fresh` : eventId;
-    let loading = this.#loading.get(key);
-    if (!loading) {
-      loading = this.#fetch(eventId, opts).finally(() => this.#loading.delete(key));
-      this.#loading.set(key, loading);
+    const running = this.#loading.get(key);
+    if (running) {
+      const over = await pollUntil(() => this.#loading.get(key) !== running, CALL_TIMEOUT_MS);
+      if (!over) this.#loading.delete(key); // its request went away: this one loads instead
+      const entry = this.#entries.get(eventId);
+      if (entry && (!opts.fresh || isFresh(entry, this.#now(eventId)))) return entry;
     }
-    return loading;
+    const mine = {};
+    this.#loading.set(key, mine);
+    try {
+      return await this.#fetch(eventId, opts);
+    } finally {
+      if (this.#loading.get(key) === mine) this.#loading.delete(key);
+    }
   }
 
   async #fetch(eventId: string, opts: { fresh: boolean }): Promise<Entry> {

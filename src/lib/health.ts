@@ -25,7 +25,9 @@ const PROBE_TIMEOUT_MS = 2_000;
 /** Health is probed at most this often per isolate, so a flood of /health cannot load the sinks. */
 const CACHE_MS = 2_000;
 
-let cached: { at: number; env: object; health: Promise<Health> } | null = null;
+/** The last answer, and a probe under way: values and a time, never a shared promise. */
+let cached: { at: number; env: object; health: Health } | null = null;
+let probing: { since: number; env: object } | null = null;
 
 /**
  * Probes each configured dependency (each sink's own `probe`, e.g. MySQL `SELECT 1` or Kafka's
@@ -35,12 +37,23 @@ let cached: { at: number; env: object; health: Promise<Health> } | null = null;
  * is back. Public, so errors are reported by class only; per-event detail and error text:
  * `/v1/events/{id}/stats` (operator).
  */
-export function health(env: object): Promise<Health> {
+export async function health(env: object): Promise<Health> {
   const now = Date.now();
-  if (cached && cached.env === env && now - cached.at < CACHE_MS) return cached.health;
-  const result = probeAll(env);
-  cached = { at: now, env, health: result };
-  return result;
+  const last = cached?.env === env ? cached : null;
+  if (last && now - last.at < CACHE_MS) return last.health;
+  // While another request probes, the previous answer stands: a request must not await another
+  // request's I/O (workerd cancels the waiter when that request ends).
+  const busy = probing?.env === env && now - probing.since < PROBE_TIMEOUT_MS + CACHE_MS;
+  if (busy && last) return last.health;
+  const mine = { since: now, env };
+  probing = mine;
+  try {
+    const result = await probeAll(env);
+    cached = { at: Date.now(), env, health: result };
+    return result;
+  } finally {
+    if (probing === mine) probing = null;
+  }
 }
 
 async function probeAll(env: object): Promise<Health> {

@@ -1,6 +1,7 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { RateBudget } from "../../platform/config.ts";
+import { pollUntil } from "./poll-until.ts";
 
 /** What one check decided, and what the `RateLimit` headers say about it. */
 export interface RateDecision {
@@ -23,12 +24,14 @@ interface KeyState {
   prepaid: number;
   /** Remaining as Redis last said (before the lease was taken from it). */
   remaining: number;
-  /** A Redis check of this key under way: others wait for it instead of leasing again. */
-  syncing: Promise<unknown> | null;
+  /** A Redis check of this key under way (a token): others wait for it, never on its promise. */
+  syncing: object | null;
 }
 
 /** Isolate-local state is dropped past this many keys; the next request of each syncs again. */
 const MAX_KEYS = 50_000;
+/** A check older than its timeout plus this is taken as lost (its request went away). */
+const SYNC_GRACE_MS = 100;
 /** A shared key (an address) takes this fraction of its budget per Redis check. */
 export const LEASES_PER_WINDOW = 50;
 
@@ -50,6 +53,7 @@ export class LocalFirstLimiter {
   readonly #ratelimit: Ratelimit;
   readonly #budget: RateBudget;
   readonly #lease: number;
+  readonly #timeoutMs: number;
   readonly #policy: string;
   readonly #prefix: string;
   readonly #windowMs: number;
@@ -68,6 +72,7 @@ export class LocalFirstLimiter {
     this.#budget = opts.budget;
     this.#policy = opts.policy;
     this.#lease = Math.max(1, Math.min(opts.lease, opts.budget.limit));
+    this.#timeoutMs = opts.timeoutMs;
     this.#windowMs = opts.budget.windowSeconds * 1000;
     this.#prefix = `coupon:ratelimit:${opts.policy}`;
     this.#ratelimit = new Ratelimit({
@@ -85,7 +90,13 @@ export class LocalFirstLimiter {
     const resetSeconds = Math.max(1, Math.ceil(((window + 1) * this.#windowMs - now) / 1000));
     let state = this.#keys.get(key);
     if (!state || state.window !== window) {
-      state = { window, unreported: 0, prepaid: 0, remaining: this.#budget.limit, syncing: null };
+      state = {
+        window,
+        unreported: 0,
+        prepaid: 0,
+        remaining: this.#budget.limit,
+        syncing: null,
+      };
       this.#remember(key, state);
     }
     const decide = (allowed: boolean): RateDecision => ({
@@ -106,17 +117,23 @@ export class LocalFirstLimiter {
       state.unreported = 1;
       return decide(true);
     }
-    if (state.syncing) {
+    const syncing = state.syncing;
+    if (syncing) {
       // A busy key: one check at a time, the others take from the lease it brings.
-      await state.syncing;
+      const over = await pollUntil(
+        () => state.syncing !== syncing,
+        this.#timeoutMs + SYNC_GRACE_MS,
+      );
+      // Never over: its request went away, and the next one checks instead.
+      if (!over) state.syncing = null;
       return this.check(key, Date.now());
     }
     const rate = state.unreported + this.#lease;
     state.unreported = 0;
-    const sync = this.#limit(key, rate);
-    state.syncing = sync;
-    const result = await sync.finally(() => {
-      state.syncing = null;
+    const mine = {};
+    state.syncing = mine;
+    const result = await this.#limit(key, rate).finally(() => {
+      if (state.syncing === mine) state.syncing = null;
     });
     if (!result) return decide(true); // Redis trouble: fail open
     if (result.success) {

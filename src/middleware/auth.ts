@@ -26,20 +26,20 @@ function bearer(header: string | undefined): string {
   return match[1];
 }
 
-// Imported once per isolate and secret, not per request.
-const keys = new Map<string, Promise<CryptoKey>>();
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey(
-      "raw",
-      new TextEncoder().encode(secret),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["verify"],
-    );
-    keys.set(secret, key);
-  }
+// Imported once per isolate and secret, not per request. The key is kept, never its promise:
+// a request must not await what another request started (the first few may import it twice).
+const keys = new Map<string, CryptoKey>();
+async function hmacKey(secret: string): Promise<CryptoKey> {
+  const known = keys.get(secret);
+  if (known) return known;
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["verify"],
+  );
+  keys.set(secret, key);
   return key;
 }
 

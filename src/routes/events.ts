@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { SINK_NAMES } from "../../domain/sinks.ts";
 import { eventView } from "../../domain/views.ts";
-import { eventClient } from "../lib/event-client.ts";
+import { eventClient, waitUntilOf } from "../lib/event-client.ts";
 import { toDefinition } from "../lib/event-definition.ts";
 import { eventNotFound } from "../lib/event-problems.ts";
 import { newRouter } from "../lib/router.ts";
@@ -140,7 +140,7 @@ export const events = newRouter()
   })
   .openapi(getEvent, async (c) => {
     const { id } = c.req.valid("param");
-    const event = await eventClient(c.env).read(id);
+    const event = await eventClient(c.env).read(id, waitUntilOf(c));
     if (!event) throw eventNotFound(id);
     c.header("Cache-Control", "public, max-age=1");
     return c.json(event, 200);
