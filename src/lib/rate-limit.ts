@@ -42,11 +42,13 @@ export const LEASES_PER_WINDOW = 50;
  * - the first request of a key in a window is served at once and reported with the next check;
  * - a key's next request checks Redis for itself plus everything unreported, and takes a lease of
  *   `lease` requests, so a busy key (an office's address) syncs once per lease, not per request;
+ *   while that check is out, up to one more lease passes (reported with the next check), so a
+ *   crowd behind one address never waits on the round trip (per-user keys lease 1 and wait);
  * - a key Redis refused is refused here until its window resets, without asking again (the
  *   library's ephemeral cache).
  *
  * So a crowd clicking once each never waits on Redis, while one caller hammering is stopped at
- * its budget. Across isolates a key can go over by at most one lease per isolate. If Redis is
+ * its budget. Across isolates a key can go over by at most two leases per isolate. If Redis is
  * slow or down the check fails open after `timeoutMs` (the service stays up; `/health` shows it).
  */
 export class LocalFirstLimiter {
@@ -118,8 +120,14 @@ export class LocalFirstLimiter {
       return decide(true);
     }
     const syncing = state.syncing;
+    if (syncing && this.#lease > 1 && state.unreported < this.#lease) {
+      // A busy shared key (an address) while its check is out: up to one more lease passes now,
+      // reported with the next check, instead of a crowd waiting on one Redis round trip.
+      state.unreported += 1;
+      return decide(true);
+    }
     if (syncing) {
-      // A busy key: one check at a time, the others take from the lease it brings.
+      // One check at a time; the others take from the lease it brings (per-user keys: exact).
       const over = await pollUntil(
         () => state.syncing !== syncing,
         this.#timeoutMs + SYNC_GRACE_MS,

@@ -125,7 +125,12 @@ describe("a busy address", () => {
     const passed = answers.filter((r) => r.status === 200).length;
     // A lease larger than what is left fails whole: at most one lease (2) short of the budget.
     expect(passed).toBeGreaterThanOrEqual(98);
-    expect(passed).toBeLessThanOrEqual(100);
-    for (let i = 0; i < 5; i++) expect((await root()).status).toBe(429);
+    const after: number[] = [];
+    for (let i = 0; i < 5; i++) after.push((await root()).status);
+    // While a check is out one more lease may pass (isolate-local, reported with the next
+    // check): at most a lease (2) over the budget in all, then every request is refused.
+    const total = passed + after.filter((status) => status === 200).length;
+    expect(total).toBeLessThanOrEqual(102);
+    expect(after.slice(-3)).toEqual([429, 429, 429]);
   });
 });
