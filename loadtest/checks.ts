@@ -25,15 +25,15 @@ export interface SinkReads {
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const fmtMs = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${Math.round(n)} ms`);
 
-/** Nearest-rank percentiles of `values` (ms). */
-export function percentiles(values: number[]): {
+/** Nearest-rank percentiles of `values` (ms); also the benchmark's (scripts/bench-load.ts). */
+export function percentiles(values: ArrayLike<number>): {
   count: number;
   p50: number;
   p95: number;
   p99: number;
   max: number;
 } {
-  const s = [...values].sort((a, b) => a - b);
+  const s = Array.from(values).sort((a, b) => a - b);
   const at = (q: number) =>
     s.length === 0 ? 0 : (s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? 0);
   return { count: s.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: s.at(-1) ?? 0 };

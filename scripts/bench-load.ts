@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { sign } from "hono/jwt";
 import type { Dispatcher, Pool } from "undici";
+import { percentiles } from "../loadtest/checks.ts";
 import { newPool } from "../loadtest/http.ts";
 
 export interface LoadInit {
@@ -215,11 +216,9 @@ function send(
   });
 }
 
-const percentiles = (values: Float64Array, count: number) => {
-  const sorted = values.slice(0, count).sort();
-  const at = (q: number) =>
-    count === 0 ? 0 : (sorted[Math.min(count - 1, Math.ceil(q * count) - 1)] ?? 0);
-  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: count === 0 ? 0 : at(1) };
+const latencyPercentiles = (values: Float64Array, count: number) => {
+  const { p50, p95, p99, max } = percentiles(values.subarray(0, count));
+  return { p50, p95, p99, max };
 };
 
 function summarize(
@@ -237,8 +236,8 @@ function summarize(
   return {
     requests: count,
     elapsedMs,
-    ...percentiles(latencies, count),
-    fromInstant: fromInstant ? percentiles(fromInstant, count) : undefined,
+    ...latencyPercentiles(latencies, count),
+    fromInstant: fromInstant ? latencyPercentiles(fromInstant, count) : undefined,
     statuses: Object.fromEntries(statuses),
     loadCpuUs: cpu.user + cpu.system,
     workerdTicks,

@@ -3,13 +3,13 @@
  * (and the alert webhook). Checks the SQL sent, how its answer becomes the summary the rules read,
  * and that a failing SQL API is no verdict: nothing fires, nothing resolves. Injected clock.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../../platform/config.ts";
 import type { AlertMessage } from "../../src/lib/alerts.ts";
 import { evaluateAlerts } from "../../src/lib/alerts-run.ts";
 import { type AnalyticsConfig, analyticsSummary } from "../../src/lib/analytics-sql.ts";
+import { startBodyServer } from "./body-server.ts";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const TOKEN = "analytics-read-token-0123";
@@ -28,34 +28,27 @@ interface SqlRequest {
 let answer: { status: number; body: string } = { status: 200, body: "{}" };
 let sqlRequests: SqlRequest[] = [];
 let posted: AlertMessage[] = [];
-let server: Server;
+let server: Awaited<ReturnType<typeof startBodyServer>>;
 let base = "";
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => {
-      body += chunk;
+  server = await startBodyServer((req, body, res) => {
+    if (req.url === "/hook") {
+      posted.push(JSON.parse(body) as AlertMessage);
+      res.writeHead(200).end("ok");
+      return;
+    }
+    sqlRequests.push({
+      method: req.method ?? "",
+      path: req.url ?? "",
+      authorization: req.headers.authorization,
+      body,
     });
-    req.on("end", () => {
-      if (req.url === "/hook") {
-        posted.push(JSON.parse(body) as AlertMessage);
-        res.writeHead(200).end("ok");
-        return;
-      }
-      sqlRequests.push({
-        method: req.method ?? "",
-        path: req.url ?? "",
-        authorization: req.headers.authorization,
-        body,
-      });
-      res.writeHead(answer.status, { "Content-Type": "application/json" }).end(answer.body);
-    });
+    res.writeHead(answer.status, { "Content-Type": "application/json" }).end(answer.body);
   });
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = server.base;
 });
-afterAll(() => new Promise<void>((done) => server.close(() => done())));
+afterAll(() => server.close());
 
 let logged: string[] = [];
 beforeEach(() => {

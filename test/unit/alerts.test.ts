@@ -2,8 +2,7 @@
  * The alert rules on an injected clock, posting to a local webhook receiver: each rule fires
  * once when crossed and resolves once when cleared, whatever the number of cron runs between.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { OutboxTotals } from "../../platform/outbox-registry.ts";
 import {
@@ -15,6 +14,7 @@ import {
   webhookPoster,
 } from "../../src/lib/alerts.ts";
 import { MetricsStore, type Sample } from "../../src/lib/metrics.ts";
+import { startBodyServer } from "./body-server.ts";
 
 const CONFIG: AlertConfig = {
   webhookUrl: null,
@@ -31,30 +31,23 @@ const T0 = Date.parse("2026-09-12T14:00:00.000Z");
 const MINUTE = 60_000;
 
 // The receiver: a Slack-compatible incoming webhook on this machine, failing when told to.
-let server: Server;
+let server: Awaited<ReturnType<typeof startBodyServer>>;
 let url = "";
 let received: AlertMessage[] = [];
 let failNext = 0;
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => {
-      body += chunk;
-    });
-    req.on("end", () => {
-      if (failNext > 0) {
-        failNext--;
-        res.writeHead(500).end();
-        return;
-      }
-      received.push(JSON.parse(body) as AlertMessage);
-      res.writeHead(200, { "Content-Type": "text/plain" }).end("ok");
-    });
+  server = await startBodyServer((_req, body, res) => {
+    if (failNext > 0) {
+      failNext--;
+      res.writeHead(500).end();
+      return;
+    }
+    received.push(JSON.parse(body) as AlertMessage);
+    res.writeHead(200, { "Content-Type": "text/plain" }).end("ok");
   });
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  url = `${server.base}/hook`;
 });
-afterAll(() => new Promise<void>((done) => server.close(() => done())));
+afterAll(() => server.close());
 beforeEach(() => {
   received = [];
   failNext = 0;
