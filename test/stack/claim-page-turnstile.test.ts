@@ -17,7 +17,7 @@ import {
   DUMMY_TOKEN,
   TEST_SECRETS,
 } from "../../local/gateway/turnstile.ts";
-import { type PageHarness, poll, startPageHarness } from "./page-harness.ts";
+import { poll, usePageHarness } from "./page-harness.ts";
 
 const SITE_KEY = "1x00000000000000000000AA";
 const WIDGET_SCRIPT = "https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit";
@@ -89,41 +89,25 @@ const standIn = createServer(
   ),
 );
 
-let harness: PageHarness;
-
 beforeAll(async () => {
   await new Promise<void>((listening) => standIn.listen(0, "127.0.0.1", listening));
-  const { port } = standIn.address() as AddressInfo;
-  harness = await startPageHarness("claim-page-turnstile", {
-    TURNSTILE_SECRET: TEST_SECRETS.pass,
-    TURNSTILE_SITE_KEY: SITE_KEY,
-    TURNSTILE_VERIFY_URL: `http://127.0.0.1:${port}/turnstile/v0/siteverify`,
-  });
-}, 180_000);
-
+});
 afterAll(async () => {
-  await harness?.stop();
   await new Promise((closed) => standIn.close(closed));
 });
 
-async function createEvent(totalStock: number): Promise<string> {
-  const id = `turnstile-${crypto.randomUUID().slice(0, 8)}`;
-  const res = await fetch(`${harness.worker.url}/v1/events`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${harness.adminToken}`, "Content-Type": "application/json" },
-    body: JSON.stringify({
-      id,
-      name: "Back to school",
-      totalStock,
-      startsAt: new Date(Date.now() - 60_000).toISOString(),
-    }),
-  });
-  if (res.status !== 201) throw new Error(`create: ${res.status} ${await res.text()}`);
-  return id;
-}
+// Started after the stand-in (hooks run in order), so the Worker can be pointed at its port.
+const harness = usePageHarness("claim-page-turnstile", () => ({
+  TURNSTILE_SECRET: TEST_SECRETS.pass,
+  TURNSTILE_SITE_KEY: SITE_KEY,
+  TURNSTILE_VERIFY_URL: `http://127.0.0.1:${(standIn.address() as AddressInfo).port}/turnstile/v0/siteverify`,
+}));
+
+const createEvent = (totalStock: number) =>
+  harness().createEvent({ totalStock, startsAt: new Date(Date.now() - 60_000).toISOString() });
 
 async function eventStock(id: string): Promise<{ issued: number; remaining: number }> {
-  const res = await fetch(`${harness.worker.url}/v1/events/${id}`);
+  const res = await fetch(`${harness().worker.url}/v1/events/${id}`);
   return (await res.json()) as { issued: number; remaining: number };
 }
 
@@ -132,7 +116,7 @@ async function eventStock(id: string): Promise<{ issued: number; remaining: numb
  * errors collected (CSP violations included). `expected` are answers the page handles.
  */
 async function open(id: string, sub: string, expected = [404]) {
-  const context = await harness.browser.newContext({
+  const context = await harness().browser.newContext({
     locale: "en-US",
     viewport: { width: 390, height: 844 },
   });
@@ -148,9 +132,9 @@ async function open(id: string, sub: string, expected = [404]) {
   page.on("console", (msg) => {
     if (msg.type() === "error" && !handled.test(msg.text())) errors.push(msg.text());
   });
-  await page.goto(`${harness.worker.url}/claim?event=${id}`);
+  await page.goto(`${harness().worker.url}/claim?event=${id}`);
   await page.getByRole("heading", { name: "Back to school" }).waitFor();
-  await page.getByLabel("Your sign-in token").fill(await harness.token(sub));
+  await page.getByLabel("Your sign-in token").fill(await harness().token(sub));
   await page.keyboard.press("Enter");
   await page.getByText("Signed in.").waitFor();
   return { page, errors, widgetRequests };
@@ -178,7 +162,7 @@ describe("the claim page with Turnstile on", () => {
     expect(widgetRequests).toEqual([WIDGET_SCRIPT]);
     expect((await widget(page)).renders).toEqual([{ sitekey: SITE_KEY, language: "en" }]);
     expect(await claimButton.isDisabled()).toBe(true);
-    await page.screenshot({ path: join(harness.artifacts, "unchecked.png"), fullPage: true });
+    await page.screenshot({ path: join(harness().artifacts, "unchecked.png"), fullPage: true });
 
     await check.click();
     await poll(() => claimButton.isEnabled()).toBe(true);
@@ -190,7 +174,7 @@ describe("the claim page with Turnstile on", () => {
     // The token is spent: the widget asks again.
     expect((await widget(page)).resets).toBe(1);
     await check.waitFor();
-    await page.screenshot({ path: join(harness.artifacts, "claimed.png"), fullPage: true });
+    await page.screenshot({ path: join(harness().artifacts, "claimed.png"), fullPage: true });
     expect(errors).toEqual([]);
   });
 
@@ -215,7 +199,7 @@ describe("the claim page with Turnstile on", () => {
         "보안 확인이 통과되지 않았습니다. 다시 확인해 주세요.",
       );
       expect((await widget(page)).renders.map((r) => r.language)).toEqual(["en", "ko"]);
-      await page.screenshot({ path: join(harness.artifacts, "refused-ko.png"), fullPage: true });
+      await page.screenshot({ path: join(harness().artifacts, "refused-ko.png"), fullPage: true });
       expect(errors).toEqual([]);
     } finally {
       verifyWith = TEST_SECRETS.pass;
@@ -223,12 +207,12 @@ describe("the claim page with Turnstile on", () => {
   });
 
   it("the page learns the site key, and only its policy lets Cloudflare's widget in", async () => {
-    const settings = await fetch(`${harness.worker.url}/claim/settings.json`);
+    const settings = await fetch(`${harness().worker.url}/claim/settings.json`);
     expect(settings.headers.get("Cache-Control")).toBe("no-store");
     expect(await settings.json()).toEqual({ turnstileSiteKey: SITE_KEY });
 
     const csp = async (path: string) => {
-      const res = await fetch(`${harness.worker.url}${path}`);
+      const res = await fetch(`${harness().worker.url}${path}`);
       await res.body?.cancel();
       return res.headers.get("Content-Security-Policy") ?? "";
     };

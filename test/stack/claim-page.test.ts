@@ -5,42 +5,18 @@
  * are kept in .local/artifacts/claim-page/.
  */
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningWorker } from "../../local/worker.ts";
-import { type PageHarness, poll, startPageHarness } from "./page-harness.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { poll, usePageHarness } from "./page-harness.ts";
 
-let harness: PageHarness;
-let worker: RunningWorker;
-let browser: Browser;
-let ARTIFACTS: string;
-let ADMIN_TOKEN: string;
-
-beforeAll(async () => {
-  harness = await startPageHarness("claim-page");
-  ({ worker, browser, artifacts: ARTIFACTS, adminToken: ADMIN_TOKEN } = harness);
-}, 180_000);
-
-afterAll(async () => {
-  await harness?.stop();
-});
-
-async function createEvent(body: Record<string, unknown>): Promise<string> {
-  const id = `page-${crypto.randomUUID().slice(0, 8)}`;
-  const res = await fetch(`${worker.url}/v1/events`, {
-    method: "POST",
-    headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
-    body: JSON.stringify({ id, name: "Back to school", ...body }),
-  });
-  if (res.status !== 201) throw new Error(`create: ${res.status} ${await res.text()}`);
-  return id;
-}
-
-const token = (sub: string) => harness.token(sub);
+const harness = usePageHarness("claim-page");
 
 /** A fresh page (its own session storage) for one user, in `locale`, with errors collected. */
 async function open(eventId: string, locale = "en-US"): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ locale, viewport: { width: 390, height: 844 } });
+  const context = await harness().browser.newContext({
+    locale,
+    viewport: { width: 390, height: 844 },
+  });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on("pageerror", (err) => errors.push(err.message));
@@ -48,13 +24,13 @@ async function open(eventId: string, locale = "en-US"): Promise<{ page: Page; er
     // A refused claim (409) and no coupon yet (404) are answers the page handles; anything else is a bug.
     if (msg.type() === "error" && !/status of (404|409)/.test(msg.text())) errors.push(msg.text());
   });
-  await page.goto(`${worker.url}/claim?event=${eventId}`);
+  await page.goto(`${harness().worker.url}/claim?event=${eventId}`);
   await page.getByRole("heading", { name: "Back to school" }).waitFor();
   return { page, errors };
 }
 
 async function signIn(page: Page, sub: string, label = "Your sign-in token"): Promise<void> {
-  await page.getByLabel(label).fill(await token(sub));
+  await page.getByLabel(label).fill(await harness().token(sub));
   await page.keyboard.press("Enter"); // the form, by keyboard
 }
 
@@ -62,16 +38,16 @@ const past = new Date(Date.now() - 60_000).toISOString();
 
 describe("the claim page", () => {
   it("without Turnstile loads nothing from another origin, and says so in its settings", async () => {
-    const page = await fetch(`${worker.url}/claim`);
+    const page = await fetch(`${harness().worker.url}/claim`);
     await page.body?.cancel();
     expect(page.headers.get("Content-Security-Policy")).toMatch(/script-src 'self';/);
     expect(page.headers.get("Content-Security-Policy")).not.toContain("challenges.cloudflare.com");
-    const settings = await fetch(`${worker.url}/claim/settings.json`);
+    const settings = await fetch(`${harness().worker.url}/claim/settings.json`);
     expect(await settings.json()).toEqual({ turnstileSiteKey: null });
   });
 
   it("claims a coupon, then shows sold out to the next user", async () => {
-    const id = await createEvent({ totalStock: 1, startsAt: past });
+    const id = await harness().createEvent({ totalStock: 1, startsAt: past });
     const alice = await open(id);
     await signIn(alice.page, "page-alice");
     await alice.page.getByRole("button", { name: "Get my coupon" }).click();
@@ -80,7 +56,7 @@ describe("the claim page", () => {
     expect(await alice.page.locator("#coupon-status").textContent()).toBe("Ready to use");
     // The stock is polled every 2 s: the picture (docs/img/claim-page.png) shows it after the claim.
     await poll(() => alice.page.locator("#event-state").textContent()).toBe("Sold out");
-    await alice.page.screenshot({ path: join(ARTIFACTS, "claimed.png"), fullPage: true });
+    await alice.page.screenshot({ path: join(harness().artifacts, "claimed.png"), fullPage: true });
 
     const bob = await open(id);
     await signIn(bob.page, "page-bob");
@@ -90,13 +66,13 @@ describe("the claim page", () => {
     );
     expect(await bob.page.locator("#event-state").textContent()).toBe("Sold out");
     expect(await bob.page.locator("#remaining").textContent()).toBe("0");
-    await bob.page.screenshot({ path: join(ARTIFACTS, "sold-out.png"), fullPage: true });
+    await bob.page.screenshot({ path: join(harness().artifacts, "sold-out.png"), fullPage: true });
     expect([...alice.errors, ...bob.errors]).toEqual([]);
   });
 
   it("counts down to the next wave when the released stock is gone", async () => {
     const next = new Date(Date.now() + 10 * 60_000).toISOString();
-    const id = await createEvent({
+    const id = await harness().createEvent({
       totalStock: 2,
       startsAt: past,
       waves: [
@@ -122,12 +98,15 @@ describe("the claim page", () => {
     expect(await bob.page.locator("#countdown").textContent()).toMatch(
       /^More coupons in \d{1,2}:\d\d$/,
     );
-    await bob.page.screenshot({ path: join(ARTIFACTS, "awaiting-release.png"), fullPage: true });
+    await bob.page.screenshot({
+      path: join(harness().artifacts, "awaiting-release.png"),
+      fullPage: true,
+    });
     expect(bob.errors).toEqual([]);
   });
 
   it("follows the browser's language and switches between Korean and English", async () => {
-    const id = await createEvent({
+    const id = await harness().createEvent({
       totalStock: 5,
       startsAt: new Date(Date.now() + 3_600_000).toISOString(),
     });
@@ -139,7 +118,7 @@ describe("the claim page", () => {
     await signIn(page, "ko-user", "로그인 토큰");
     await page.getByRole("button", { name: "쿠폰 받기" }).click();
     await poll(() => page.getByRole("status").textContent()).toMatch(/^아직 시작 전입니다\./);
-    await page.screenshot({ path: join(ARTIFACTS, "korean.png"), fullPage: true });
+    await page.screenshot({ path: join(harness().artifacts, "korean.png"), fullPage: true });
 
     await page.getByRole("button", { name: "View in English" }).click();
     expect(await page.getAttribute("html", "lang")).toBe("en");

@@ -5,31 +5,16 @@
  * screenshot is kept in .local/artifacts/dashboard/.
  */
 import { join } from "node:path";
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningWorker } from "../../local/worker.ts";
-import { type PageHarness, poll, startPageHarness } from "./page-harness.ts";
+import { describe, expect, it } from "vitest";
+import { poll, usePageHarness } from "./page-harness.ts";
 
-let harness: PageHarness;
-let worker: RunningWorker;
-let browser: Browser;
-let ARTIFACTS: string;
-let ADMIN_TOKEN: string;
+const harness = usePageHarness("dashboard");
 
-beforeAll(async () => {
-  harness = await startPageHarness("dashboard");
-  ({ worker, browser, artifacts: ARTIFACTS, adminToken: ADMIN_TOKEN } = harness);
-}, 180_000);
-
-afterAll(async () => {
-  await harness?.stop();
-});
-
-const admin = () => ({ Authorization: `Bearer ${ADMIN_TOKEN}` });
+const admin = () => ({ Authorization: `Bearer ${harness().adminToken}` });
 
 async function claim(eventId: string, sub: string): Promise<number> {
-  const token = await harness.token(sub);
-  const res = await fetch(`${worker.url}/v1/events/${eventId}/claims`, {
+  const token = await harness().token(sub);
+  const res = await fetch(`${harness().worker.url}/v1/events/${eventId}/claims`, {
     method: "POST",
     headers: { Authorization: `Bearer ${token}` },
   });
@@ -39,27 +24,20 @@ async function claim(eventId: string, sub: string): Promise<number> {
 
 describe("the operator dashboard", () => {
   it("shows the stock going down while claims run, and pauses the event", async () => {
-    const id = `dash-${crypto.randomUUID().slice(0, 8)}`;
-    const created = await fetch(`${worker.url}/v1/events`, {
-      method: "POST",
-      headers: { ...admin(), "Content-Type": "application/json" },
-      body: JSON.stringify({
-        id,
-        name: "Flash sale",
-        totalStock: 40,
-        startsAt: new Date(Date.now() - 60_000).toISOString(),
-      }),
+    const id = await harness().createEvent({
+      name: "Flash sale",
+      totalStock: 40,
+      startsAt: new Date(Date.now() - 60_000).toISOString(),
     });
-    expect(created.status).toBe(201);
 
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+    const page = await harness().browser.newPage({ viewport: { width: 1280, height: 1400 } });
     const errors: string[] = [];
     page.on("pageerror", (err) => errors.push(err.message));
     page.on("console", (msg) => {
       if (msg.type() === "error") errors.push(msg.text());
     });
-    await page.goto(`${worker.url}/dashboard?event=${id}`);
-    await page.getByLabel("Operator token (ADMIN_TOKEN)").fill(ADMIN_TOKEN);
+    await page.goto(`${harness().worker.url}/dashboard?event=${id}`);
+    await page.getByLabel("Operator token (ADMIN_TOKEN)").fill(harness().adminToken);
     await page.keyboard.press("Enter");
     await poll(() => page.locator("#remaining").textContent()).toBe("40");
     expect(await page.locator("#state").textContent()).toBe("open");
@@ -87,7 +65,9 @@ describe("the operator dashboard", () => {
     page.once("dialog", (dialog) => dialog.dismiss());
     await page.getByRole("button", { name: "Pause" }).click();
     await page.waitForTimeout(300); // a declined confirmation sends nothing
-    const still = await fetch(`${worker.url}/v1/events/${id}/stats`, { headers: admin() });
+    const still = await fetch(`${harness().worker.url}/v1/events/${id}/stats`, {
+      headers: admin(),
+    });
     expect(((await still.json()) as { event: { state: string } }).event.state).not.toBe("paused");
 
     page.once("dialog", (dialog) => {
@@ -96,16 +76,18 @@ describe("the operator dashboard", () => {
     });
     await page.getByRole("button", { name: "Pause" }).click();
     await poll(() => page.locator("#state").textContent()).toBe("paused");
-    const stats = await fetch(`${worker.url}/v1/events/${id}/stats`, { headers: admin() });
+    const stats = await fetch(`${harness().worker.url}/v1/events/${id}/stats`, {
+      headers: admin(),
+    });
     expect(((await stats.json()) as { event: { state: string } }).event.state).toBe("paused");
     expect(await page.getByRole("button", { name: "Pause" }).isDisabled()).toBe(true);
-    await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
+    await page.screenshot({ path: join(harness().artifacts, "dashboard.png"), fullPage: true });
     expect(errors).toEqual([]);
   });
 
   it("refuses a user token", async () => {
-    const page = await browser.newPage();
-    await page.goto(`${worker.url}/dashboard`);
+    const page = await harness().browser.newPage();
+    await page.goto(`${harness().worker.url}/dashboard`);
     await page.getByLabel("Operator token (ADMIN_TOKEN)").fill("not-the-operator-token");
     await page.keyboard.press("Enter");
     await poll(() => page.getByRole("alert").textContent()).toBe("The operator token was refused.");

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { sign } from "hono/jwt";
 import { type Browser, chromium } from "playwright-core";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { ensureChromium } from "../../loadtest/browser.ts";
 import { freePort } from "../../local/servers/process.ts";
 import { bundleWorker, type RunningWorker, startWorker } from "../../local/worker.ts";
@@ -26,6 +26,8 @@ export interface PageHarness {
   adminToken: string;
   /** A user token for `sub`, valid for ten minutes. */
   token(sub: string): Promise<string>;
+  /** Creates an event named "Back to school" (unless `body` names it) with a fresh id; its id. */
+  createEvent(body: Record<string, unknown>): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -58,10 +60,41 @@ export async function startPageHarness(
     jwtSecret,
     adminToken,
     token: (sub) => sign({ sub, exp: Math.floor(Date.now() / 1000) + 600 }, jwtSecret, "HS256"),
+    async createEvent(body) {
+      const id = `${name}-${crypto.randomUUID().slice(0, 8)}`;
+      const res = await fetch(`${worker.url}/v1/events`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ id, name: "Back to school", ...body }),
+      });
+      if (res.status !== 201) throw new Error(`create: ${res.status} ${await res.text()}`);
+      return id;
+    },
     async stop() {
       await browser.close();
       await worker.stop();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A harness for the test file: started before its tests (with `bindings()` read then, so they
+ * may name servers an earlier `beforeAll` started), stopped after them. Read it with the getter.
+ */
+export function usePageHarness(
+  name: string,
+  bindings: () => Record<string, string> = () => ({}),
+): () => PageHarness {
+  let harness: PageHarness | undefined;
+  beforeAll(async () => {
+    harness = await startPageHarness(name, bindings());
+  }, 180_000);
+  afterAll(async () => {
+    await harness?.stop();
+  });
+  return () => {
+    if (!harness) throw new Error(`the ${name} harness has not started`);
+    return harness;
   };
 }
