@@ -1,5 +1,6 @@
 /** GET /v1/admin/metrics and /summary count exactly what the Worker answered. */
 import { describe, expect, it } from "vitest";
+import type { RouteSummary } from "../../src/lib/metrics.ts";
 import { admin, api, asUser, claim, createEvent } from "./helpers.ts";
 
 /** The `coupon_event_requests_total` samples of one event: `status slug` → count. */
@@ -11,19 +12,6 @@ function eventCounts(text: string, eventId: string): Record<string, number> {
     if (event === eventId) counts[`${status} ${slug}`.trim()] = Number(n);
   }
   return counts;
-}
-
-interface RouteSummary {
-  method: string;
-  route: string;
-  count: number;
-  errorRate: number;
-  byStatus: Record<string, number>;
-  bySlug: Record<string, number>;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  p99Ms: number | null;
-  rps: number;
 }
 
 describe("metrics", () => {
