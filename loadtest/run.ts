@@ -4,6 +4,7 @@
  * throughout, applies the scenario's sink faults, and waits for the outbox to drain. Everything
  * it saw comes back as `RunData`; checking and reporting are elsewhere.
  */
+
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -18,6 +19,7 @@ import {
   retryAfterSeconds,
   send,
 } from "./http.ts";
+import { prng } from "./prng.ts";
 import type { CrowdPlan, FaultStep, Plan, SaturatePlan } from "./scenarios.ts";
 import type { Target, User } from "./target.ts";
 
@@ -111,18 +113,6 @@ export interface RunOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-
-/** Deterministic jitter (mulberry32), so two runs of a scenario poll alike. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** utime + stime of a process in clock ticks (fields 14 and 15 of /proc/<pid>/stat), 0 if gone. */
 function cpuTicks(pid: number): number {

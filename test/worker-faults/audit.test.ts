@@ -1,5 +1,6 @@
 import { abortAllDurableObjects, evictDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
+import { prng } from "../../loadtest/prng.ts";
 import type { GatewayApi } from "../../local/stack-types.ts";
 import {
   drained,
@@ -13,18 +14,6 @@ import {
 import { claim, createEvent, eventStub, getEvent } from "../worker/helpers.ts";
 
 afterEach(healAll);
-
-/** mulberry32: a seeded PRNG, so a failing run can be replayed with AUDIT_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * In the style of Jepsen's total-queue checker: every acknowledged claim is an enqueue, MySQL and

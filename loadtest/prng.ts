@@ -1,0 +1,14 @@
+/**
+ * mulberry32: a small seeded PRNG (uniform in [0, 1)), so that a run can be repeated: the load
+ * test's jitter, the fault audit's choices (replayed with AUDIT_SEED). Pure: Node and workerd.
+ */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
