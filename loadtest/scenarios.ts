@@ -155,25 +155,34 @@ export function stagedWaves(
   ];
 }
 
-function weekly(name: ScenarioName, concurrent: number, o: PlanOptions): CrowdPlan {
-  const timeScale = o.timeScale ?? 1;
-  const users = o.users ?? Math.round((concurrent * INCIDENT.users) / INCIDENT.peakInFlight);
-  const stock = o.stock ?? Math.max(1, Math.round(concurrent / 5));
+/** A crowd of the incident's shape (its ramp, its polling), all stock released at the opening. */
+function incidentShaped(
+  plan: Pick<CrowdPlan, "name" | "description" | "users" | "stock" | "timeScale" | "targets">,
+): CrowdPlan {
+  const { users, stock, timeScale } = plan;
   return {
     kind: "crowd",
-    name,
-    description: `${fmt(concurrent)} concurrent users at the opening (${fmt(users)} in all, the incident's shape), ${fmt(stock)} coupons`,
-    users,
-    stock,
-    timeScale,
+    ...plan,
     behaviour: "page",
     arrivals: incidentArrivals(users, timeScale),
     leadMs: INCIDENT.rampMs * timeScale,
     pollMs: INCIDENT.pollMs * timeScale,
     waves: [{ atMs: 0, quantity: stock }],
     faults: [],
-    targets: false,
   };
+}
+
+function weekly(name: ScenarioName, concurrent: number, o: PlanOptions): CrowdPlan {
+  const users = o.users ?? Math.round((concurrent * INCIDENT.users) / INCIDENT.peakInFlight);
+  const stock = o.stock ?? Math.max(1, Math.round(concurrent / 5));
+  return incidentShaped({
+    name,
+    description: `${fmt(concurrent)} concurrent users at the opening (${fmt(users)} in all, the incident's shape), ${fmt(stock)} coupons`,
+    users,
+    stock,
+    timeScale: o.timeScale ?? 1,
+    targets: false,
+  });
 }
 
 /** Resolves a scenario and the command line's overrides into a plan. */
@@ -185,21 +194,14 @@ export function planFor(name: ScenarioName, o: PlanOptions = {}): Plan {
       const users = o.users ?? INCIDENT.users;
       const stock = o.stock ?? INCIDENT.stock;
       const scaled = timeScale === 1 ? "" : ` (times x${timeScale})`;
-      return {
-        kind: "crowd",
+      return incidentShaped({
         name,
         description: `the incident: ${fmt((users * INCIDENT.initialInFlight) / INCIDENT.users)} → ${fmt((users * INCIDENT.peakInFlight) / INCIDENT.users)} visitors in flight over ${(INCIDENT.rampMs * timeScale) / 1000} s before the opening, ${fmt(users)} in all, ${fmt(stock)} coupons; each reads the event, polls it every ~${(INCIDENT.pollMs * timeScale) / 1000} s until it opens, claims once and reads its coupon back${scaled}`,
         users,
         stock,
         timeScale,
-        behaviour: "page",
-        arrivals: incidentArrivals(users, timeScale),
-        leadMs: INCIDENT.rampMs * timeScale,
-        pollMs: INCIDENT.pollMs * timeScale,
-        waves: [{ atMs: 0, quantity: stock }],
-        faults: [],
         targets: true,
-      };
+      });
     }
     case "burst":
     case "burst-10x":
