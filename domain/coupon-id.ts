@@ -19,14 +19,12 @@ export function newCouponId(eventId: string): string {
   return `${id}.${eventId}`;
 }
 
-const ROUTED = new RegExp(`^cpn_[0-9A-Za-z]{22}\\.(${EVENT_ID_CHARS})$`);
-const LEGACY = /^cpn_[0-9A-Za-z]{22}$/;
-/** Either format: what a coupon id in a URL must look like. */
-export const COUPON_ID_PATTERN = new RegExp(`^cpn_[0-9A-Za-z]{22}(\\.${EVENT_ID_CHARS})?$`);
+/** Either format (the event suffix captured): what a coupon id in a URL must look like. */
+export const COUPON_ID_PATTERN = new RegExp(`^cpn_[0-9A-Za-z]{22}(?:\\.(${EVENT_ID_CHARS}))?$`);
 
 /** The event a coupon id names; "legacy" for an id of the first format; null when malformed. */
 export function eventOfCoupon(couponId: string): string | "legacy" | null {
-  const routed = ROUTED.exec(couponId);
-  if (routed?.[1]) return routed[1];
-  return LEGACY.test(couponId) ? "legacy" : null;
+  const match = COUPON_ID_PATTERN.exec(couponId);
+  if (!match) return null;
+  return match[1] ?? "legacy";
 }

@@ -8,6 +8,7 @@ import { metrics, type PrometheusFamily, WINDOW_MINUTES } from "../lib/metrics.t
 import { newRouter } from "../lib/router.ts";
 import { requireOperator } from "../middleware/auth.ts";
 import { json, problem } from "../schemas/common.ts";
+import { OutboxTotalsSchema } from "../schemas/outbox.ts";
 
 const operator = [{ adminToken: [] }];
 const operatorProblems = {
@@ -76,14 +77,6 @@ const SINK_EXAMPLE = {
   lastErrorClass: null,
 };
 
-const SinkTotalsSchema = z.object({
-  delivered: z.number().int(),
-  backlog: z.number().int(),
-  deadLetters: z.number().int(),
-  retryingEvents: z.number().int(),
-  lastErrorClass: z.string().nullable(),
-});
-
 export const MetricsSummarySchema = z
   .object({
     at: z.string(),
@@ -95,16 +88,9 @@ export const MetricsSummarySchema = z
       .openapi({ description: "Events this isolate has answered about, busiest first" }),
     total: z.object(Quantiles),
     routes: z.array(z.object({ method: z.string(), route: z.string(), ...Quantiles })),
-    outbox: z
-      .object({
-        events: z.number().int(),
-        pending: z.number().int(),
-        oldestAgeMs: z.number(),
-        deadLetters: z.number().int(),
-        sinks: z.record(z.string(), SinkTotalsSchema),
-      })
-      .nullable()
-      .openapi({ description: "Every event's outbox from Redis; null without Redis" }),
+    outbox: OutboxTotalsSchema.nullable().openapi({
+      description: "Every event's outbox from Redis; null without Redis",
+    }),
   })
   .openapi("MetricsSummary", {
     example: {

@@ -1,27 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { perSink, SINK_STATES } from "../../domain/sinks.ts";
-import { ERROR_CLASSES } from "../../platform/error-class.ts";
 import { health as probeHealth } from "../lib/health.ts";
 import { newRouter } from "../lib/router.ts";
 import { PROBLEMS, type ProblemSlug, problemType } from "../problems.ts";
 import { json, problem } from "../schemas/common.ts";
+import { ErrorClassSchema, OutboxTotalsSchema } from "../schemas/outbox.ts";
 
 const SinkHealth = z.enum(SINK_STATES);
-
-const ErrorClassSchema = z.enum(ERROR_CLASSES).openapi("ErrorClass", {
-  description:
-    "A coarse class of error. /health is public, so it never shows error text (which can quote SQL or user ids); the operator's `GET /v1/events/{id}/stats` has the text.",
-});
-
-const SinkTotalsSchema = z.object({
-  delivered: z.number().int(),
-  backlog: z.number().int(),
-  deadLetters: z.number().int(),
-  retryingEvents: z.number().int(),
-  lastErrorClass: ErrorClassSchema.nullable().openapi({
-    description: "Class of the latest error an event reports for this sink.",
-  }),
-});
 
 const HealthSchema = z
   .object({
@@ -30,18 +15,9 @@ const HealthSchema = z
     errors: z
       .object({ ...perSink(() => ErrorClassSchema.optional()), redis: ErrorClassSchema.optional() })
       .openapi({ description: "Why a dependency's probe failed, by class, for those that did." }),
-    outbox: z
-      .object({
-        events: z.number().int(),
-        pending: z.number().int(),
-        oldestAgeMs: z.number(),
-        deadLetters: z.number().int(),
-        sinks: z.object(perSink(() => SinkTotalsSchema)),
-      })
-      .nullable()
-      .openapi({
-        description: "All events' outboxes, as their objects last published them (needs Redis).",
-      }),
+    outbox: OutboxTotalsSchema.nullable().openapi({
+      description: "All events' outboxes, as their objects last published them (needs Redis).",
+    }),
   })
   .openapi("Health");
 

@@ -2439,12 +2439,19 @@ export interface components {
         oldestAgeMs: number;
         deadLetters: number;
         sinks: {
-          [key: string]: {
+          mysql: {
             delivered: number;
             backlog: number;
             deadLetters: number;
             retryingEvents: number;
-            lastErrorClass: string | null;
+            lastErrorClass: components["schemas"]["ErrorClass"] & (string | null);
+          };
+          kafka: {
+            delivered: number;
+            backlog: number;
+            deadLetters: number;
+            retryingEvents: number;
+            lastErrorClass: components["schemas"]["ErrorClass"] & (string | null);
           };
         };
       } | null;
