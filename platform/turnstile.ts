@@ -1,12 +1,8 @@
 import { z } from "zod";
+import type { Config } from "./config.ts";
 
-/** What the service needs of Turnstile (platform/config.ts `turnstile`). */
-export interface TurnstileConfig {
-  secret: string;
-  siteKey: string;
-  verifyUrl: string;
-  timeoutMs: number;
-}
+/** What the service needs of Turnstile, when it is on. */
+export type TurnstileConfig = NonNullable<Config["turnstile"]>;
 
 /** Turnstile tokens are at most this long (Cloudflare's documented limit). */
 export const TURNSTILE_TOKEN_MAX_LENGTH = 2048;

@@ -5,6 +5,7 @@ import type { Clock } from "../../domain/clock.ts";
 import type { EventView } from "../../domain/views.ts";
 import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
 import { edgeClocks } from "../../src/lib/event-client.ts";
+import type { CreateEventInput } from "../../src/schemas/event.ts";
 
 export const ORIGIN = "https://coupons.test";
 export const JWT_SECRET = "test-jwt-secret-0123456789abcdef-0123456789";
@@ -34,18 +35,8 @@ export async function asUser(sub: string): Promise<Record<string, string>> {
 
 export const uniqueId = (prefix = "evt"): string => `${prefix}-${crypto.randomUUID().slice(0, 12)}`;
 
-export interface EventInput {
-  id: string;
-  name: string;
-  totalStock: number;
-  startsAt: string;
-  endsAt?: string | null;
-  couponExpiresAt?: string | null;
-  waves?: { at: string; quantity: number }[];
-}
-
 /** An open event of `totalStock` (started a minute ago) with a fresh id, unless overridden. */
-export function eventInput(overrides: Partial<EventInput> = {}): EventInput {
+export function eventInput(overrides: Partial<CreateEventInput> = {}): CreateEventInput {
   return {
     id: uniqueId(),
     name: "Back to school",
@@ -55,7 +46,7 @@ export function eventInput(overrides: Partial<EventInput> = {}): EventInput {
   };
 }
 
-export async function createEvent(overrides: Partial<EventInput> = {}): Promise<EventView> {
+export async function createEvent(overrides: Partial<CreateEventInput> = {}): Promise<EventView> {
   const res = await api("/v1/events", {
     method: "POST",
     headers: admin({ "Content-Type": "application/json" }),
