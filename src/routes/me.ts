@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, or } from "drizzle-orm";
+import { COUPON_ID_PATTERN } from "../../domain/coupon-id.ts";
 import { couponView } from "../../domain/views.ts";
 import { databaseFor } from "../../platform/db/client.ts";
 import { userCoupons } from "../../platform/db/schema/index.ts";
@@ -10,6 +11,8 @@ import { json, problem } from "../schemas/common.ts";
 import { CouponSchema } from "../schemas/coupon.ts";
 
 const CURSOR = /^[A-Za-z0-9_-]{1,200}$/;
+/** The datetime(3) column's last millisecond (9999-12-31T23:59:59.999Z): nothing issued is later. */
+const MAX_ISSUED_AT = 253_402_300_799_999;
 
 /** Keyset position: (issued_at, id) of the last item of the previous page. */
 interface Position {
@@ -23,13 +26,26 @@ const encodeCursor = (p: Position): string =>
     .replace(/\//g, "_")
     .replace(/=+$/, "");
 
+/**
+ * Only a cursor this service could have issued: a whole millisecond time MySQL can hold and a
+ * coupon id, encoded exactly as `encodeCursor` writes them. Anything else is the caller's 400,
+ * never a value that reaches the database and fails there (a 5xx anyone could trigger).
+ */
 function decodeCursor(cursor: string): Position {
   try {
-    const [issuedAt, id] = JSON.parse(
-      atob(cursor.replace(/-/g, "+").replace(/_/g, "/")),
-    ) as unknown[];
-    if (typeof issuedAt === "number" && Number.isFinite(issuedAt) && typeof id === "string") {
-      return { issuedAt, id };
+    const decoded: unknown = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")));
+    if (Array.isArray(decoded) && decoded.length === 2) {
+      const [issuedAt, id] = decoded as unknown[];
+      if (
+        Number.isSafeInteger(issuedAt) &&
+        (issuedAt as number) >= 0 &&
+        (issuedAt as number) <= MAX_ISSUED_AT &&
+        typeof id === "string" &&
+        COUPON_ID_PATTERN.test(id)
+      ) {
+        const position = { issuedAt: issuedAt as number, id };
+        if (encodeCursor(position) === cursor) return position;
+      }
     }
   } catch {
     // Falls through to the problem below.

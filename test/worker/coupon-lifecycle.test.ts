@@ -66,7 +66,7 @@ describe("coupon ids route themselves", () => {
       404,
     );
     expect((await api("/v1/coupons/not-a-coupon", { headers: await asUser("owner") })).status).toBe(
-      400,
+      404,
     );
     // Nothing changed for the owner.
     const mine = await api(`/v1/coupons/${coupon.id}`, { headers: await asUser("owner") });
