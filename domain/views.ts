@@ -85,13 +85,33 @@ export type DefineResult =
   | { outcome: "created" | "unchanged"; snapshot: EventSnapshot }
   | { outcome: "conflict"; snapshot: EventSnapshot };
 
+/**
+ * One user's answer. `json` is `JSON.stringify(coupon)`, built once in the object, so the Worker
+ * sends it as the response body as is.
+ */
 export type ClaimDecision =
-  | { outcome: "issued" | "existing"; coupon: CouponView }
+  | { outcome: "issued" | "existing"; coupon: CouponView; json: string }
   | { outcome: "refused"; refusal: Refusal };
 
 export type ClaimResult = ClaimDecision & { counters: EventCounters; holders?: HoldersFilter };
 
 export type ClaimAnswer = ClaimResult | { outcome: "unknown-event" };
+
+/** The most claims one call to an event's object may carry (`claimBatch`). */
+export const MAX_CLAIM_BATCH = 256;
+
+/**
+ * A batch's answer: `results[i]` answers `userIds[i]`. A user twice in one batch gets the same
+ * coupon (`issued` first, `existing` after). The counters are as of after the whole batch.
+ */
+export type ClaimBatchAnswer =
+  | { outcome: "unknown-event" }
+  | {
+      outcome: "decided";
+      results: ClaimDecision[];
+      counters: EventCounters;
+      holders?: HoldersFilter;
+    };
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));

@@ -16,6 +16,7 @@ import { buildHoldersFilter, type HoldersFilter } from "../domain/holders-filter
 import {
   HOLD_TTL_MAX_SECONDS,
   IDEMPOTENCY_KEY_MAX_LENGTH,
+  isWellFormed,
   ORDER_ID_MAX_LENGTH,
   userIdFault,
 } from "../domain/identifiers.ts";
@@ -29,6 +30,7 @@ import {
 import { type CouponRecord, perSink, type SinkName } from "../domain/sinks.ts";
 import {
   type ClaimAnswer,
+  type ClaimBatchAnswer,
   type ClaimDecision,
   type ClaimResult,
   type CouponRow,
@@ -41,6 +43,7 @@ import {
   eventView,
   iso,
   isoOrNull,
+  MAX_CLAIM_BATCH,
   type SinkView,
   type StatsView,
 } from "../domain/views.ts";
@@ -159,27 +162,55 @@ export class CouponEvent extends DurableObject<Env> {
   }
 
   /**
-   * Issues this user's coupon, or gives back the one it holds, or says why not. Every answer
+   * Issues this user's coupon, or gives back the one it holds, or says why not: a batch of one.
+   */
+  claim(userId: string, opts?: { wantHolders?: boolean }): ClaimAnswer {
+    const answer = this.claimBatch([userId], opts);
+    if (answer.outcome === "unknown-event") return answer;
+    const [result] = answer.results;
+    if (!result) throw new Error("a batch of one answered nothing");
+    const single: ClaimResult = { ...result, counters: answer.counters };
+    if (answer.holders) single.holders = answer.holders;
+    return single;
+  }
+
+  /**
+   * Decides claims in arrival order: `results[i]` answers `userIds[i]`. Everything that can be
+   * decided from memory and a read (refusals, users who already hold a coupon) is, before any
+   * write, so a batch of refusals writes nothing and never waits for a storage flush. The new
+   * coupons then go in one transaction: one insert per table, one counter update. Every answer
    * carries the counters, so the caller's snapshot follows; `wantHolders` asks for the holders'
    * filter too, which comes only once the holders are final.
    */
-  claim(userId: string, opts?: { wantHolders?: boolean }): ClaimAnswer {
-    this.claimCalls += 1;
+  claimBatch(userIds: string[], opts?: { wantHolders?: boolean }): ClaimBatchAnswer {
+    if (!Array.isArray(userIds) || userIds.length > MAX_CLAIM_BATCH) {
+      throw new TypeError(`userIds must be an array of at most ${MAX_CLAIM_BATCH} user ids`);
+    }
+    this.claimCalls += userIds.length;
     const def = this.#def;
     if (!def) return { outcome: "unknown-event" };
-    assertUserId(userId);
+    for (const userId of userIds) assertUserId(userId);
     const now = this.clock.now();
-    const result = this.ctx.storage.transactionSync((): ClaimDecision => {
-      const existing = () => {
-        const row = this.#claimRow(userId);
-        return row ? { outcome: "existing" as const, coupon: couponView(def.id, row, now) } : null;
-      };
-      const refusal = refuse(def, this.#counters, now);
-      // A holder gets the coupon back whatever the stock; a refusal writes nothing (it is
-      // counted in memory), so it never waits for a storage flush.
-      if (refusal) return existing() ?? { outcome: "refused", refusal };
 
-      const row: CouponRow = {
+    const unique = [...new Set(userIds)];
+    const held = this.#claimRows(unique);
+    const decided = new Map<string, ClaimDecision>();
+    const fresh: CouponRow[] = [];
+    const counters: LedgerCounters = { ...this.#counters };
+    for (const userId of unique) {
+      const row = held.get(userId);
+      // A holder gets the coupon back whatever the stock.
+      if (row) {
+        decided.set(userId, couponDecision("existing", couponView(def.id, row, now)));
+        continue;
+      }
+      // Each new coupon counts before the next user is decided: stock runs out mid-batch.
+      const refusal = refuse(def, counters, now);
+      if (refusal) {
+        decided.set(userId, { outcome: "refused", refusal });
+        continue;
+      }
+      const issued: CouponRow = {
         coupon_id: newCouponId(def.id),
         user_id: userId,
         issued_at: now,
@@ -192,42 +223,42 @@ export class CouponEvent extends DurableObject<Env> {
         restored_order_id: null,
         version: 1,
       };
-      // One statement for the common case (a new user); a holder falls through to its row.
-      const inserted = this.ctx.storage.sql
-        .exec(
-          `INSERT INTO claims (user_id, coupon_id, issued_at, expires_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (user_id) DO NOTHING RETURNING coupon_id`,
-          row.user_id,
-          row.coupon_id,
-          row.issued_at,
-          row.expires_at,
-        )
-        .toArray();
-      if (inserted.length === 0) {
-        const held = existing();
-        if (!held) throw new Error("claim neither inserted nor found");
-        return held;
-      }
-      const coupon = couponView(def.id, row, now);
-      const record: CouponRecord = {
-        type: "coupon.issued",
-        schemaVersion: 1,
-        coupon,
-        at: iso(now),
-      };
-      this.#outbox.add(coupon.id, 1, record, now);
-      this.ctx.storage.sql.exec("UPDATE event SET issued = issued + 1");
-      // Memory follows storage last: if anything above throws, the counter is untouched.
-      this.#counters.issued += 1;
-      return { outcome: "issued", coupon };
-    });
-    if (result.outcome === "issued") {
+      fresh.push(issued);
+      counters.issued += 1;
+      decided.set(userId, couponDecision("issued", couponView(def.id, issued, now)));
+    }
+
+    if (fresh.length > 0) {
+      this.ctx.storage.transactionSync(() => {
+        this.#insertClaims(fresh, now);
+        this.ctx.storage.sql.exec("UPDATE event SET issued = issued + ?", fresh.length);
+      });
+      // Memory follows storage last: if the transaction throws, the counter is untouched.
+      this.#counters.issued += fresh.length;
       this.#scheduleDrain();
       this.#publishSnapshotSoon();
-    } else if (result.outcome === "refused") {
-      this.#countRejection(result.refusal.slug);
     }
-    const answer: ClaimResult = { ...result, counters: this.#countersAt(now) };
+
+    const seen = new Set<string>();
+    const results = userIds.map((userId): ClaimDecision => {
+      const decision = decided.get(userId);
+      if (!decision) throw new Error("claim left undecided");
+      if (decision.outcome === "refused") {
+        this.#countRejection(decision.refusal.slug);
+        return decision;
+      }
+      // The same user again in this batch gets the coupon just issued, as a holder.
+      const again = seen.has(userId);
+      seen.add(userId);
+      return again && decision.outcome === "issued"
+        ? { ...decision, outcome: "existing" }
+        : decision;
+    });
+    const answer: ClaimBatchAnswer = {
+      outcome: "decided",
+      results,
+      counters: this.#countersAt(now),
+    };
     if (opts?.wantHolders === true && this.#holdersFinal(def, now)) {
       const holders = this.#holdersFilter();
       if (holders) answer.holders = holders;
@@ -497,6 +528,46 @@ export class CouponEvent extends DurableObject<Env> {
       .toArray()[0];
   }
 
+  /** The rows of those of `userIds` who hold a coupon: one read, whatever the batch size. */
+  #claimRows(userIds: readonly string[]): Map<string, CouponRow> {
+    const rows = this.ctx.storage.sql.exec<CouponRow>(
+      `SELECT ${COUPON_COLUMNS} FROM claims WHERE user_id IN (SELECT value FROM json_each(?))`,
+      JSON.stringify(userIds),
+    );
+    const held = new Map<string, CouponRow>();
+    for (const row of rows) held.set(row.user_id, row);
+    return held;
+  }
+
+  /**
+   * New claims (and, for now, their outbox records) in one statement each, in arrival order; a
+   * JSON array keeps it one bound parameter whatever the batch size.
+   */
+  #insertClaims(rows: readonly CouponRow[], now: number): void {
+    const def = this.#def;
+    if (!def) throw new Error("claims without an event");
+    this.ctx.storage.sql.exec(
+      `INSERT INTO claims (user_id, coupon_id, issued_at, expires_at)
+       SELECT value ->> 0, value ->> 1, ?2, ?3 FROM json_each(?1) ORDER BY key`,
+      JSON.stringify(rows.map((r) => [r.user_id, r.coupon_id])),
+      now,
+      def.couponExpiresAt,
+    );
+    this.#outbox.addMany(
+      rows.map((row) => {
+        const coupon = couponView(def.id, row, now);
+        const record: CouponRecord = {
+          type: "coupon.issued",
+          schemaVersion: 1,
+          coupon,
+          at: iso(now),
+        };
+        return { couponId: coupon.id, version: 1, record };
+      }),
+      now,
+    );
+  }
+
   /** Decides and applies one change of a coupon (`owner` null: an operator's change). */
   #change(
     couponId: string,
@@ -672,6 +743,10 @@ function ageMs(since: number | null, now: number): number {
   return since === null ? 0 : Math.max(0, now - since);
 }
 
+function couponDecision(outcome: "issued" | "existing", coupon: CouponView): ClaimDecision {
+  return { outcome, coupon, json: JSON.stringify(coupon) };
+}
+
 function assertUserId(userId: string): void {
   // The Worker refuses such subs with 401; this guards the object's own storage as well.
   const fault = userIdFault(userId);
@@ -682,14 +757,14 @@ const COUPON_COLUMNS =
   "coupon_id, user_id, issued_at, expires_at, status, redeemed_at, order_id, held_order_id, held_until, restored_order_id, version";
 
 // RPC is a boundary too: the Worker validated these, the object checks them again.
-const orderId = z.string().min(1).max(ORDER_ID_MAX_LENGTH);
+const orderId = z.string().min(1).max(ORDER_ID_MAX_LENGTH).refine(isWellFormed);
 const couponId = z.string().regex(COUPON_ID_PATTERN);
 const userId = z.string().refine((id) => userIdFault(id) === null);
 const redeemInput = z.object({
   couponId,
   userId,
   orderId,
-  idempotencyKey: z.string().min(1).max(IDEMPOTENCY_KEY_MAX_LENGTH),
+  idempotencyKey: z.string().min(1).max(IDEMPOTENCY_KEY_MAX_LENGTH).refine(isWellFormed),
 });
 const holdInput = z.object({
   couponId,

@@ -51,6 +51,30 @@ export class Outbox {
     this.#sql.exec(INSERT_DELIVERIES, seq, ...SINK_NAMES);
   }
 
+  /** Records of one moment in one statement, and all their delivery rows in another. */
+  addMany(
+    records: readonly { couponId: string; version: number; record: CouponRecord }[],
+    createdAt: number,
+  ): void {
+    if (records.length === 0) return;
+    const seqs = this.#sql
+      .exec<{ seq: number }>(
+        `INSERT INTO outbox (coupon_id, version, payload, created_at)
+         SELECT value ->> 0, value ->> 1, value ->> 2, ?2 FROM json_each(?1) ORDER BY key
+         RETURNING seq`,
+        JSON.stringify(records.map((r) => [r.couponId, r.version, JSON.stringify(r.record)])),
+        createdAt,
+      )
+      .toArray()
+      .map((r) => r.seq);
+    this.#sql.exec(
+      `INSERT INTO outbox_delivery (sink, seq)
+       SELECT s.value, o.value FROM json_each(?1) o, json_each(?2) s`,
+      JSON.stringify(seqs),
+      JSON.stringify(SINK_NAMES),
+    );
+  }
+
   /** The next batch due for `sink`, oldest first, read whole before any await. */
   due(sink: SinkName, now: number, limit: number): OutboxItem[] {
     return this.#sql
