@@ -1,12 +1,12 @@
 import { z } from "zod";
-import { EVENT_ID_PATTERN } from "./identifiers.ts";
+import { EVENT_ID_PATTERN, isWellFormed, WELL_FORMED_RULE } from "./identifiers.ts";
 import { type EventDefinition, MAX_STOCK } from "./ledger.ts";
 
 /** The definition as the object stores it; checked again here because RPC is a boundary too. */
 export const eventDefinitionSchema = z
   .object({
     id: z.string().regex(EVENT_ID_PATTERN),
-    name: z.string().min(1).max(200),
+    name: z.string().min(1).max(200).refine(isWellFormed, WELL_FORMED_RULE),
     totalStock: z.number().int().min(1).max(MAX_STOCK),
     startsAt: z.number().int(),
     endsAt: z.number().int().nullable(),

@@ -27,6 +27,14 @@ export function userIdFault(id: unknown): string | null {
   return null;
 }
 
+/**
+ * Every string the service stores or compares (order ids, idempotency keys, event names) must
+ * have a UTF-8 form: a lone surrogate would be stored as U+FFFD and then no longer match itself
+ * (a retried redeem 422, a restore 409 for ever). Checked at the edge and again in the object.
+ */
+export const WELL_FORMED_RULE = "must be well-formed Unicode (no lone surrogate)";
+export const isWellFormed = (text: string): boolean => text.isWellFormed();
+
 /** The shop's order id, as redeem, hold and restore name it. */
 export const ORDER_ID_MAX_LENGTH = 128;
 /** `Idempotency-Key` without its quotes. */

@@ -6,7 +6,9 @@ import type { LifecycleAnswer } from "../../domain/coupon-lifecycle.ts";
 import {
   HOLD_TTL_MAX_SECONDS,
   IDEMPOTENCY_KEY_MAX_LENGTH,
+  isWellFormed,
   ORDER_ID_MAX_LENGTH,
+  WELL_FORMED_RULE,
 } from "../../domain/identifiers.ts";
 import { assertNever } from "../../domain/ledger.ts";
 import type { CouponView } from "../../domain/views.ts";
@@ -30,7 +32,12 @@ const CouponIdParam = z.object({
   }),
 });
 
-const OrderId = z.string().min(1).max(ORDER_ID_MAX_LENGTH).openapi({ example: "order-2026-0001" });
+const OrderId = z
+  .string()
+  .min(1)
+  .max(ORDER_ID_MAX_LENGTH)
+  .refine(isWellFormed, WELL_FORMED_RULE)
+  .openapi({ example: "order-2026-0001" });
 
 /** RFC 9110 token or RFC 8941 quoted string, as clients send `Idempotency-Key`. */
 const IdempotencyKeyHeader = z.object({
@@ -44,8 +51,13 @@ const IdempotencyKeyHeader = z.object({
 function idempotencyKey(header: string): string {
   const quoted = /^"((?:[^"\\]|\\.)*)"$/.exec(header);
   const key = quoted ? (quoted[1] ?? "").replace(/\\(.)/g, "$1") : header;
-  if (key.length < 1 || key.length > IDEMPOTENCY_KEY_MAX_LENGTH || (!quoted && /["\s]/.test(key))) {
-    const rule = `1..${IDEMPOTENCY_KEY_MAX_LENGTH} characters`;
+  if (
+    key.length < 1 ||
+    key.length > IDEMPOTENCY_KEY_MAX_LENGTH ||
+    (!quoted && /["\s]/.test(key)) ||
+    !isWellFormed(key)
+  ) {
+    const rule = `1..${IDEMPOTENCY_KEY_MAX_LENGTH} characters, well-formed Unicode`;
     throw new ProblemError("invalid-request", {
       detail: `Idempotency-Key must be ${rule}, bare or as a quoted string.`,
       extra: { errors: [{ path: "header.idempotency-key", message: rule }] },

@@ -1,5 +1,10 @@
 import { z } from "@hono/zod-openapi";
-import { EVENT_ID_PATTERN, EVENT_ID_RULE } from "../../domain/identifiers.ts";
+import {
+  EVENT_ID_PATTERN,
+  EVENT_ID_RULE,
+  isWellFormed,
+  WELL_FORMED_RULE,
+} from "../../domain/identifiers.ts";
 import { EVENT_STATES, MAX_STOCK } from "../../domain/ledger.ts";
 import { perSink, SINK_STATES } from "../../domain/sinks.ts";
 import { Timestamp } from "./common.ts";
@@ -28,7 +33,7 @@ export const EventSchema = z
 export const CreateEventBody = z
   .object({
     id: z.string().regex(EVENT_ID_PATTERN, `id ${EVENT_ID_RULE}`),
-    name: z.string().trim().min(1).max(200),
+    name: z.string().trim().min(1).max(200).refine(isWellFormed, WELL_FORMED_RULE),
     totalStock: z.number().int().min(1).max(MAX_STOCK),
     startsAt: Timestamp,
     endsAt: Timestamp.nullable().optional(),
