@@ -39,5 +39,9 @@ export const isWellFormed = (text: string): boolean => text.isWellFormed();
 export const ORDER_ID_MAX_LENGTH = 128;
 /** `Idempotency-Key` without its quotes. */
 export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+/** A redeem's key is remembered this long (24 h, as payment APIs do); then it is a new key. */
+export const IDEMPOTENCY_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+/** At most this many keys are remembered per coupon (the newest): fresh keys never grow storage. */
+export const IDEMPOTENCY_KEYS_PER_COUPON = 32;
 /** The longest checkout hold: a payment that takes longer than an hour has failed. */
 export const HOLD_TTL_MAX_SECONDS = 3600;

@@ -16,6 +16,8 @@ import { buildHoldersFilter, type HoldersFilter } from "../domain/holders-filter
 import {
   HOLD_TTL_MAX_SECONDS,
   IDEMPOTENCY_KEY_MAX_LENGTH,
+  IDEMPOTENCY_KEY_TTL_MS,
+  IDEMPOTENCY_KEYS_PER_COUPON,
   isWellFormed,
   ORDER_ID_MAX_LENGTH,
   userIdFault,
@@ -286,25 +288,39 @@ export class CouponEvent extends DurableObject<Env> {
   }): LifecycleAnswer {
     const { couponId, userId, orderId, idempotencyKey } = redeemInput.parse(input);
     return this.#change(couponId, userId, (row, now) => {
+      const expired = now - IDEMPOTENCY_KEY_TTL_MS;
       const used = this.ctx.storage.sql
         .exec<{ order_id: string }>(
-          "SELECT order_id FROM idempotency WHERE user_id = ? AND coupon_id = ? AND key = ?",
+          "SELECT order_id FROM idempotency WHERE user_id = ? AND coupon_id = ? AND key = ? AND created_at > ?",
           userId,
           couponId,
           idempotencyKey,
+          expired,
         )
         .toArray()[0];
       if (used && used.order_id !== orderId)
         return { kind: "refused", slug: "idempotency-key-reused" };
       const decision = decideRedeem(row, orderId, now);
       if (decision.kind !== "refused" && !used) {
-        this.ctx.storage.sql.exec(
+        // Keys expire after 24 h (every coupon's, found by the created_at index) and only the
+        // newest few per coupon are kept: a stream of fresh keys never grows storage.
+        const sql = this.ctx.storage.sql;
+        sql.exec("DELETE FROM idempotency WHERE created_at <= ?", expired);
+        sql.exec(
           "INSERT INTO idempotency (user_id, coupon_id, key, order_id, created_at) VALUES (?, ?, ?, ?, ?)",
           userId,
           couponId,
           idempotencyKey,
           orderId,
           now,
+        );
+        sql.exec(
+          `DELETE FROM idempotency WHERE user_id = ?1 AND coupon_id = ?2 AND rowid NOT IN
+             (SELECT rowid FROM idempotency WHERE user_id = ?1 AND coupon_id = ?2
+              ORDER BY created_at DESC, rowid DESC LIMIT ?3)`,
+          userId,
+          couponId,
+          IDEMPOTENCY_KEYS_PER_COUPON,
         );
       }
       return decision;

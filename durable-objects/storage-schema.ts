@@ -93,6 +93,8 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE outbox DROP COLUMN kafka_state;
    ALTER TABLE outbox DROP COLUMN kafka_attempts;
    ALTER TABLE outbox DROP COLUMN kafka_retry_at;`,
+  // Redemption keys expire after 24 h: the sweep finds the expired ones by age.
+  "CREATE INDEX idempotency_created_at ON idempotency (created_at)",
 ];
 
 /** Applies the migrations not applied yet, up to `target` (all of them; tests stop earlier). */
