@@ -1,7 +1,7 @@
 import { SINK_NAMES, type SinkName, type SinkState } from "../../domain/sinks.ts";
 import { configFrom } from "../../platform/config.ts";
 import { type ErrorClass, errorClass } from "../../platform/error-class.ts";
-import { type OutboxTotals, readOutboxTotals } from "../../platform/outbox-registry.ts";
+import { readOutboxTotals } from "../../platform/outbox-registry.ts";
 import { redisFor } from "../../platform/redis.ts";
 import { sinksFor } from "../../platform/sinks/index.ts";
 import { withTimeout } from "../../platform/timeout.ts";
@@ -17,8 +17,6 @@ export interface Health {
    * text can quote SQL, commands or user ids (that stays on `GET /v1/events/{id}/stats`).
    */
   errors: Partial<Record<Dependency, ErrorClass>>;
-  /** Every event's outbox, as their objects last published it (null without Redis). */
-  outbox: OutboxTotals | null;
 }
 
 const PROBE_TIMEOUT_MS = 2_000;
@@ -31,11 +29,11 @@ let probing: { since: number; env: object } | null = null;
 
 /**
  * Probes each configured dependency (each sink's own `probe`, e.g. MySQL `SELECT 1` or Kafka's
- * topic list, and Redis `PING`) and adds up the outbox summaries the events' objects publish to
- * Redis (backlog, oldest pending row, dead letters, delivered counts, class of the last error per
- * sink). A dependency that fails is `retrying`: the outbox keeps claims safe and drains when it
- * is back. Public, so errors are reported by class only; per-event detail and error text:
- * `/v1/events/{id}/stats` (operator).
+ * topic list, and Redis `PING`), and reads the outbox summaries the events' objects publish to
+ * Redis only to tell whether some event is still retrying a sink. A dependency that fails is
+ * `retrying`: the outbox keeps claims safe and drains when it is back. Public, so it says states
+ * and error classes only, never a figure (deliveries, events, dead letters) nor error text: those
+ * are on the operator's `/v1/admin/metrics/summary` and `/v1/events/{id}/stats`.
  */
 export async function health(env: object): Promise<Health> {
   const now = Date.now();
@@ -97,5 +95,5 @@ async function probeAll(env: object): Promise<Health> {
   });
   states.redis = redisState;
   const degraded = Object.values(states).some((s) => s === "retrying");
-  return { status: degraded ? "degraded" : "ok", sinks: states, errors, outbox };
+  return { status: degraded ? "degraded" : "ok", sinks: states, errors };
 }

@@ -4,7 +4,7 @@ import { health as probeHealth } from "../lib/health.ts";
 import { newRouter } from "../lib/router.ts";
 import { PROBLEMS, type ProblemSlug, problemType } from "../problems.ts";
 import { json, problem } from "../schemas/common.ts";
-import { ErrorClassSchema, OutboxTotalsSchema } from "../schemas/outbox.ts";
+import { ErrorClassSchema } from "../schemas/outbox.ts";
 
 const SinkHealth = z.enum(SINK_STATES);
 
@@ -15,9 +15,6 @@ const HealthSchema = z
     errors: z
       .object({ ...perSink(() => ErrorClassSchema.optional()), redis: ErrorClassSchema.optional() })
       .openapi({ description: "Why a dependency's probe failed, by class, for those that did." }),
-    outbox: OutboxTotalsSchema.nullable().openapi({
-      description: "All events' outboxes, as their objects last published them (needs Redis).",
-    }),
   })
   .openapi("Health");
 
@@ -27,6 +24,8 @@ const health = createRoute({
   method: "get",
   path: "/health",
   summary: "Service health",
+  description:
+    "Public: states and error classes only. Figures (outbox backlog, deliveries, dead letters, events) are on the operator's `/v1/admin/metrics/summary`.",
   tags: ["service"],
   responses: { 200: json(HealthSchema, "Health of the service and its sinks") },
 });

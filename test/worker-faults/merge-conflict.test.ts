@@ -4,15 +4,15 @@ import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
 import {
   drained,
   eventually,
-  health,
   mysql,
+  outboxTotals,
   queueRecord,
   stats,
   userCouponRows,
 } from "../worker/cloud.ts";
 import { claim, createEvent, eventStub } from "../worker/helpers.ts";
 
-// Here and not in test/worker/: the dead letter it makes on purpose would show in the health
+// Here and not in test/worker/: the dead letter it makes on purpose would show in the outbox
 // totals that the sink tests there expect to be clean.
 
 interface Coupon {
@@ -60,12 +60,12 @@ describe("the MySQL sink never merges two coupons", () => {
     ]);
     expect(forgedRows.rows).toHaveLength(0);
 
-    // Visible to anyone watching the service, not only in the event's stats.
-    await eventually(health, (h) => (h.outbox?.deadLetters ?? 0) >= 1, {
-      what: "the dead letter in /health",
+    // Visible to the operator service-wide, not only in the event's stats.
+    await eventually(outboxTotals, (o) => (o?.deadLetters ?? 0) >= 1, {
+      what: "the dead letter in the metrics summary",
     });
 
-    // Leave the shared local cloud as found: the sink suites expect no dead letters in /health.
+    // Leave the shared local cloud as found: the sink suites expect no dead letters.
     await runInDurableObject(eventStub(event.id), (_: CouponEvent, state) => {
       state.storage.sql.exec("DELETE FROM dead_letters");
     });

@@ -4,6 +4,7 @@ import { vi } from "vitest";
 import { type CouponRecord, SINK_NAMES, type SinkName } from "../../domain/sinks.ts";
 import { controlFetch } from "../../local/gateway/control-client.ts";
 import type { GatewayApi, StackFile } from "../../local/stack-types.ts";
+import type { OutboxTotals } from "../../platform/outbox-registry.ts";
 import type { HealthAnswer } from "../../src/routes/service.ts";
 import type { EventStats } from "../../src/schemas/event.ts";
 import { admin, api } from "./helpers.ts";
@@ -145,6 +146,13 @@ export type Health = HealthAnswer;
 
 export async function health(): Promise<Health> {
   return (await api("/health")).json<Health>();
+}
+
+/** Every event's outbox as the operator sees it (`/health` is public and shows no figures). */
+export async function outboxTotals(): Promise<OutboxTotals | null> {
+  const res = await api("/v1/admin/metrics/summary", { headers: admin() });
+  if (res.status !== 200) throw new Error(`metrics summary: ${res.status}`);
+  return (await res.json<{ outbox: OutboxTotals | null }>()).outbox;
 }
 
 export async function stats(eventId: string): Promise<Stats> {

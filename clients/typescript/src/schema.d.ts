@@ -11,7 +11,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Service health */
+    /**
+     * Service health
+     * @description Public: states and error classes only. Figures (outbox backlog, deliveries, dead letters, events) are on the operator's `/v1/admin/metrics/summary`.
+     */
     get: {
       parameters: {
         query?: never;
@@ -2168,29 +2171,6 @@ export interface components {
         kafka?: components["schemas"]["ErrorClass"];
         redis?: components["schemas"]["ErrorClass"];
       };
-      /** @description All events' outboxes, as their objects last published them (needs Redis). */
-      outbox: {
-        events: number;
-        pending: number;
-        oldestAgeMs: number;
-        deadLetters: number;
-        sinks: {
-          mysql: {
-            delivered: number;
-            backlog: number;
-            deadLetters: number;
-            retryingEvents: number;
-            lastErrorClass: components["schemas"]["ErrorClass"] & (string | null);
-          };
-          kafka: {
-            delivered: number;
-            backlog: number;
-            deadLetters: number;
-            retryingEvents: number;
-            lastErrorClass: components["schemas"]["ErrorClass"] & (string | null);
-          };
-        };
-      } | null;
     };
     /**
      * @description A coarse class of error. /health is public, so it never shows error text (which can quote SQL or user ids); the operator's `GET /v1/events/{id}/stats` has the text.
