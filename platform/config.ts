@@ -106,6 +106,14 @@ export const settingsSchema = z.object({
     unsetIfEmpty,
     z.string({ error: "is required" }).min(32, "must be at least 32 characters"),
   ),
+  /** When set, a user token's `aud` must name it (a string or one of an array's). */
+  JWT_AUDIENCE: optional(z.string().min(1).max(200)),
+  /** When set, a user token's `iss` must be exactly this. */
+  JWT_ISSUER: optional(z.string().min(1).max(200)),
+  /** The longest a user token may still be valid for: an `exp` further ahead is refused. */
+  JWT_MAX_LIFETIME_S: int(60, 31_536_000, 86_400),
+  /** Seconds a token's `iat`/`nbf` may lie ahead of this clock (a client's fast clock). */
+  JWT_CLOCK_LEEWAY_S: int(0, 300, 5),
   /** The operator's bearer token. */
   ADMIN_TOKEN: z.preprocess(
     unsetIfEmpty,
@@ -263,6 +271,13 @@ const configSchema = settingsSchema
   )
   .transform((s) => ({
     JWT_SECRET: s.JWT_SECRET,
+    /** How user tokens are checked (HS256 with JWT_SECRET, always: the algorithm is pinned). */
+    jwt: {
+      audience: s.JWT_AUDIENCE ?? null,
+      issuer: s.JWT_ISSUER ?? null,
+      maxLifetimeSeconds: s.JWT_MAX_LIFETIME_S,
+      leewaySeconds: s.JWT_CLOCK_LEEWAY_S,
+    },
     ADMIN_TOKEN: s.ADMIN_TOKEN,
     CORS_ORIGINS: s.CORS_ORIGINS,
     sinks: sinkConfig(s),

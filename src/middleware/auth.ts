@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { verify } from "hono/jwt";
 import type { JWTPayload } from "hono/utils/jwt/types";
 import { userIdFault } from "../../domain/identifiers.ts";
+import type { Config } from "../../platform/config.ts";
 import type { HonoEnv } from "../hono-env.ts";
 import { ProblemError } from "../problems.ts";
 
@@ -43,23 +44,53 @@ async function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-/** Verifies a user token and returns its `sub`; throws `unauthorized` otherwise. */
-export async function verifyUserToken(token: string, secret: string): Promise<string> {
+/** How user tokens are checked (`platform/config.ts`). */
+export type TokenRules = Config["jwt"];
+
+/**
+ * Verifies a user token and returns its `sub`; throws `unauthorized` otherwise. The signature,
+ * `iss` and `aud` (when configured) are hono's; the time claims are checked here, after the
+ * signature, with a small leeway for `iat`/`nbf` and a ceiling on how far ahead `exp` may be.
+ */
+export async function verifyUserToken(
+  token: string,
+  secret: string,
+  rules: TokenRules,
+  now = Math.floor(Date.now() / 1000),
+): Promise<string> {
   let payload: JWTPayload;
   try {
-    payload = await verify(token, await hmacKey(secret), { alg: USER_TOKEN_ALG });
+    payload = await verify(token, await hmacKey(secret), {
+      alg: USER_TOKEN_ALG,
+      exp: false,
+      nbf: false,
+      iat: false,
+      ...(rules.issuer === null ? {} : { iss: rules.issuer }),
+      ...(rules.audience === null ? {} : { aud: rules.audience }),
+    });
   } catch (err) {
     const name = err instanceof Error ? err.name : "";
     throw unauthorized(
-      name === "JwtTokenExpired"
-        ? "The token has expired."
-        : name === "JwtTokenNotBefore" || name === "JwtTokenIssuedAt"
-          ? "The token is not valid yet."
-          : "The token is malformed or badly signed.",
+      /Issuer|Aud/.test(name)
+        ? "The token is not for this service."
+        : "The token is malformed or badly signed.",
     );
   }
-  // hono checks `exp` only when present; the contract requires it.
-  if (typeof payload.exp !== "number") throw unauthorized("The token has no `exp` claim.");
+  const { exp, nbf, iat } = payload;
+  // The contract requires `exp` (hono checks it only when present).
+  if (typeof exp !== "number" || !Number.isFinite(exp)) {
+    throw unauthorized("The token has no valid `exp` claim.");
+  }
+  if (exp <= now) throw unauthorized("The token has expired.");
+  if (exp - now > rules.maxLifetimeSeconds) {
+    throw unauthorized("The token's `exp` is further ahead than this service accepts.");
+  }
+  for (const claim of [nbf, iat]) {
+    if (claim === undefined) continue;
+    if (typeof claim !== "number" || !Number.isFinite(claim) || claim > now + rules.leewaySeconds) {
+      throw unauthorized("The token is not valid yet.");
+    }
+  }
   const sub = payload.sub;
   const fault = userIdFault(sub);
   if (fault !== null) throw unauthorized(`The token's \`sub\` ${fault}.`);
@@ -69,7 +100,8 @@ export async function verifyUserToken(token: string, secret: string): Promise<st
 /** Requires a valid user JWT; puts its `sub` in `c.var.userId`. */
 export const requireUser = createMiddleware<HonoEnv>(async (c, next) => {
   const token = bearer(c.req.header("Authorization"));
-  c.set("userId", await verifyUserToken(token, c.var.config.JWT_SECRET));
+  const { JWT_SECRET, jwt } = c.var.config;
+  c.set("userId", await verifyUserToken(token, JWT_SECRET, jwt));
   await next();
 });
 
@@ -77,7 +109,7 @@ export const requireUser = createMiddleware<HonoEnv>(async (c, next) => {
 export const requireOperator = createMiddleware<HonoEnv>(async (c, next) => {
   const token = bearer(c.req.header("Authorization"));
   if (await sameSecret(token, c.var.config.ADMIN_TOKEN)) return next();
-  await verifyUserToken(token, c.var.config.JWT_SECRET);
+  await verifyUserToken(token, c.var.config.JWT_SECRET, c.var.config.jwt);
   throw new ProblemError("forbidden", { detail: "This endpoint is for operators." });
 });
 
