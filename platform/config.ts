@@ -179,6 +179,20 @@ export const settingsSchema = z.object({
   ),
   /** How long a siteverify call may take before the claim is refused (fail closed). */
   TURNSTILE_TIMEOUT_MS: int(100, 30_000, 3_000),
+  /**
+   * Comma-separated hostnames the widget may have been solved on (siteverify's `hostname`);
+   * unset, any. Set it in production: a token solved on another site is refused.
+   */
+  TURNSTILE_HOSTNAMES: optional(
+    z
+      .string()
+      .transform((text) => text.split(",").map((h) => h.trim().toLowerCase()))
+      .pipe(
+        z
+          .array(z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/))
+          .min(1, "must list hostnames, comma-separated"),
+      ),
+  ),
 
   /** One JSON log line per request (`on`, the default) or none (`off`). */
   REQUEST_LOG: z.preprocess(
@@ -295,6 +309,7 @@ const configSchema = settingsSchema
             siteKey: s.TURNSTILE_SITE_KEY,
             verifyUrl: s.TURNSTILE_VERIFY_URL,
             timeoutMs: s.TURNSTILE_TIMEOUT_MS,
+            hostnames: s.TURNSTILE_HOSTNAMES ?? null,
           }
         : null,
     REQUEST_LOG: s.REQUEST_LOG,

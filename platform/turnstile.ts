@@ -7,10 +7,21 @@ export type TurnstileConfig = NonNullable<Config["turnstile"]>;
 /** Turnstile tokens are at most this long (Cloudflare's documented limit). */
 export const TURNSTILE_TOKEN_MAX_LENGTH = 2048;
 
-// Cloudflare documents more fields (challenge_ts, hostname, action, cdata); only these decide.
+/** The widget's action on the claim page (`public/claim/`); a token solved for another is refused. */
+export const TURNSTILE_ACTION = "claim";
+
+/**
+ * Cloudflare's documented test secret that passes its dummy token: that answer carries a fixed
+ * hostname and no action, so neither is checked with it (it can never guard production).
+ */
+const PASSING_TEST_SECRET = "1x0000000000000000000000000000000AA";
+
+// Cloudflare documents more fields (challenge_ts, cdata, metadata); these decide.
 const siteverifyAnswer = z.object({
   success: z.boolean(),
   "error-codes": z.array(z.string()).default([]),
+  hostname: z.string().optional(),
+  action: z.string().optional(),
 });
 
 export type Verdict =
@@ -50,7 +61,18 @@ export async function siteverify(
   } catch (err) {
     return { outcome: "unreachable", reason: err instanceof Error ? err.name : "error" };
   }
-  if (answer.success) return { outcome: "passed" };
+  if (answer.success) {
+    // Cloudflare recommends both checks: a token solved on another site, or for another widget
+    // of the same site key, is not a claim's.
+    if (config.secret === PASSING_TEST_SECRET) return { outcome: "passed" };
+    if (config.hostnames && !config.hostnames.includes((answer.hostname ?? "").toLowerCase())) {
+      return { outcome: "refused", replayed: false, codes: ["hostname-mismatch"] };
+    }
+    if (answer.action !== TURNSTILE_ACTION) {
+      return { outcome: "refused", replayed: false, codes: ["action-mismatch"] };
+    }
+    return { outcome: "passed" };
+  }
   const codes = answer["error-codes"];
   if (codes.includes("internal-error")) return { outcome: "unreachable", reason: "internal-error" };
   return { outcome: "refused", replayed: codes.includes("timeout-or-duplicate"), codes };

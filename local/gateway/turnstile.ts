@@ -5,7 +5,8 @@
  *
  *   POST /turnstile/v0/siteverify  the check
  *   POST /tokens                   a fresh token for `secret` (what the widget hands a page):
- *                                  single use, valid 300 s, like a real one
+ *                                  single use, valid 300 s, like a real one; optional JSON
+ *                                  `{ hostname, action }` says where it was solved
  *
  * Cloudflare's test secrets behave as documented: `1x…AA` passes the dummy token
  * `XXXX.DUMMY.TOKEN.XXXX` (every time), `2x…AA` always fails, `3x…AA` always answers "already
@@ -25,6 +26,9 @@ const MAX_TOKEN = 2048;
 
 interface Minted {
   issuedAt: number;
+  /** Where and for which widget action it was solved, as siteverify reports them. */
+  hostname: string;
+  action: string;
   /** The idempotency key of the check that spent it; null while unspent. */
   spentBy: string | null;
 }
@@ -35,12 +39,14 @@ export function createTurnstileGateway(opts: { secret: string; now?: () => numbe
 } {
   const now = opts.now ?? Date.now;
   const minted = new Map<string, Minted>();
-  const answer = (success: boolean, codes: string[] = []) => ({
+  const answer = (
+    success: boolean,
+    codes: string[] = [],
+    solved = { hostname: "localhost", action: "" },
+  ) => ({
     success,
     "error-codes": codes,
-    ...(success
-      ? { challenge_ts: new Date(now()).toISOString(), hostname: "localhost", action: "" }
-      : {}),
+    ...(success ? { challenge_ts: new Date(now()).toISOString(), ...solved } : {}),
   });
 
   const check = (secret: string, token: string, key: string | null) => {
@@ -58,11 +64,11 @@ export function createTurnstileGateway(opts: { secret: string; now?: () => numbe
     if (now() - entry.issuedAt > TOKEN_TTL_MS) return answer(false, ["timeout-or-duplicate"]);
     if (entry.spentBy !== null) {
       return key !== null && key === entry.spentBy
-        ? answer(true)
+        ? answer(true, [], entry)
         : answer(false, ["timeout-or-duplicate"]);
     }
     entry.spentBy = key ?? crypto.randomUUID();
-    return answer(true);
+    return answer(true, [], entry);
   };
 
   const app = new Hono()
@@ -76,8 +82,18 @@ export function createTurnstileGateway(opts: { secret: string; now?: () => numbe
       return c.json(check(text("secret"), text("response"), key));
     })
     .post("/tokens", async (c) => {
+      // Optional JSON `{ hostname, action }`: where the widget was solved (a page on localhost, for
+      // the claim page's action, unless told otherwise).
+      const asked: Record<string, unknown> = await c.req.json().catch(() => ({}));
+      const text = (value: unknown, fallback: string) =>
+        typeof value === "string" ? value : fallback;
       const token = `local.${crypto.randomUUID()}.${crypto.randomUUID()}`;
-      minted.set(token, { issuedAt: now(), spentBy: null });
+      minted.set(token, {
+        issuedAt: now(),
+        spentBy: null,
+        hostname: text(asked.hostname, "localhost"),
+        action: text(asked.action, "claim"),
+      });
       // Expired tokens are only kept long enough to be refused as such.
       for (const [t, m] of minted) if (now() - m.issuedAt > 2 * TOKEN_TTL_MS) minted.delete(t);
       return c.json({ token });

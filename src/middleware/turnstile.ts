@@ -35,6 +35,15 @@ export const requireTurnstile = createMiddleware<HonoEnv>(async (c, next) => {
   }
   const spent = await spend(c.env, token);
   if (spent === "again") throw refused("replayed", "This Turnstile token was already used.");
+  if (spent === "unknown") {
+    // Fails closed: without the replay guard one solved token could pass many times within
+    // siteverify's convergence window, and rate limits fail open while Redis is down.
+    console.error(JSON.stringify({ level: "error", msg: "turnstile replay guard unavailable" }));
+    throw new ProblemError("unavailable", {
+      detail: "The bot check could not be verified; try again.",
+      retryAfter: 1,
+    });
+  }
   const verdict = await siteverify(config, token, c.req.header("CF-Connecting-IP"));
   if (verdict.outcome === "unreachable") {
     // Cloudflare never saw it spent: the same token may be tried again.
@@ -58,9 +67,13 @@ export const requireTurnstile = createMiddleware<HonoEnv>(async (c, next) => {
 /**
  * Marks the token spent in Redis, for every isolate at once. siteverify refuses a second use
  * too, but Cloudflare calls that "subject to network convergence": two claims with one token in
- * the same instant could both pass there. Without Redis (or when it fails) siteverify alone decides.
+ * the same instant could both pass there. Without Redis configured siteverify alone decides;
+ * with Redis configured but failing, "unknown" (the caller fails closed).
  */
-async function spend(env: object, token: string): Promise<"again" | { release(): Promise<void> }> {
+async function spend(
+  env: object,
+  token: string,
+): Promise<"again" | "unknown" | { release(): Promise<void> }> {
   const redis = redisFor(env);
   const none = { release: async () => {} };
   if (!redis) return none;
@@ -74,7 +87,7 @@ async function spend(env: object, token: string): Promise<"again" | { release():
     );
     if (set === null) return "again";
   } catch {
-    return none;
+    return "unknown";
   }
   return {
     release: async () => {

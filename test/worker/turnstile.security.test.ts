@@ -38,9 +38,13 @@ async function claim(eventId: string, user: string, token?: string, on: object =
   return res;
 }
 
-/** A fresh token, as the widget hands one to the page. */
-async function mint(): Promise<string> {
-  const res = await fetch(`${turnstile.url}/tokens`, { method: "POST" });
+/** A fresh token, as the widget hands one to the page (solved where and for what `solved` says). */
+async function mint(solved: { hostname?: string; action?: string } = {}): Promise<string> {
+  const res = await fetch(`${turnstile.url}/tokens`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(solved),
+  });
   return ((await res.json()) as { token: string }).token;
 }
 
@@ -119,6 +123,57 @@ describe("Turnstile on claims", () => {
     // Cloudflare never saw the token spent, and neither does the service.
     expect((await claim(id, "dave", token)).status).toBe(201);
     expect(await issued(id)).toBe(1);
+  });
+
+  it("refuses a token solved for another widget action, and issues nothing", async () => {
+    const { id } = await createEvent({ totalStock: 3 });
+    for (const action of ["login", "", "Claim", "claim ", " claim", "claim\u0000", "claims"]) {
+      await expectRefused(await claim(id, "frank", await mint({ action })), "invalid");
+    }
+    expect(await issued(id)).toBe(0);
+    expect((await claim(id, "frank", await mint({ action: "claim" }))).status).toBe(201);
+  });
+
+  it("with TURNSTILE_HOSTNAMES, refuses a token solved on any other site, and issues nothing", async () => {
+    const { id } = await createEvent({ totalStock: 5 });
+    const listed = { ...bindings, TURNSTILE_HOSTNAMES: "shop.example, coupons.test" };
+    const foreign = [
+      "evil.example",
+      "shop.example.evil.example",
+      "evilshop.example",
+      "sub.shop.example",
+      "coupons.test.",
+      "localhost",
+      "",
+      "shop.example:443",
+    ];
+    for (const hostname of foreign) {
+      await expectRefused(await claim(id, "gina", await mint({ hostname }), listed), "invalid");
+    }
+    expect(await issued(id)).toBe(0);
+    expect((await claim(id, "gina", await mint({ hostname: "shop.example" }), listed)).status).toBe(
+      201,
+    );
+    expect((await claim(id, "hal", await mint({ hostname: "Coupons.Test" }), listed)).status).toBe(
+      201,
+    );
+    // Unset, any hostname passes (the local default).
+    expect((await claim(id, "ivy", await mint({ hostname: "evil.example" }))).status).toBe(201);
+  });
+
+  it("fails closed while the replay guard's Redis is down (503, siteverify not asked); the same token works after", async () => {
+    const { id } = await createEvent({ totalStock: 3 });
+    const token = await mint();
+    // Redis configured but unreachable (a closed port), for this request only.
+    const noRedis = { ...bindings, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9" };
+    const before = await siteverifyCalls();
+    const down = await claim(id, "jack", token, noRedis);
+    expect(down.status).toBe(503);
+    expect(down.headers.get("Retry-After")).toBe("1");
+    expect(await down.json()).toMatchObject({ type: "/problems/unavailable" });
+    expect(await siteverifyCalls()).toBe(before);
+    expect(await issued(id)).toBe(0);
+    expect((await claim(id, "jack", token)).status).toBe(201);
   });
 
   it("is off by default: the same claim without TURNSTILE_SECRET needs no token", async () => {
