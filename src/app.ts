@@ -7,7 +7,7 @@ import { ConfigError, configFrom } from "../platform/config.ts";
 import type { HonoEnv } from "./hono-env.ts";
 import { allowedMethods } from "./lib/allowed-methods.ts";
 import { cors } from "./middleware/cors.ts";
-import { observeRequests } from "./middleware/metrics.ts";
+import { observeRequests, routeOf } from "./middleware/metrics.ts";
 import { limitPerAddress } from "./middleware/rate-limit.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { ProblemError, problemResponse } from "./problems.ts";
@@ -21,12 +21,15 @@ import { mountPages } from "./routes/pages.ts";
 import { service } from "./routes/service.ts";
 
 const MAX_BODY_BYTES = 16 * 1024;
+const REQUEST_ID_MAX_LENGTH = 64;
 
 /** Builds the whole HTTP surface; the Worker entry and the tests use this same app. */
 export function buildApp(): OpenAPIHono<HonoEnv> {
   const app = new OpenAPIHono<HonoEnv>();
 
-  app.use(requestId());
+  // A client's X-Request-Id is echoed, logged and quoted in 500s: kept only when short and of
+  // [A-Za-z0-9_=-] (hono's check), else a fresh UUID.
+  app.use(requestId({ limitLength: REQUEST_ID_MAX_LENGTH }));
   app.use(observeRequests);
   app.use(securityHeaders);
   // Problem answers are built outside Hono's response helpers: they get the id here.
@@ -108,7 +111,8 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
         level: "error",
         requestId: c.var.requestId,
         method: c.req.method,
-        path: c.req.path,
+        // The template, never the path: coupon ids are bearer-like.
+        route: routeOf(c),
         error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
       }),
     );

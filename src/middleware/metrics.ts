@@ -52,7 +52,7 @@ export const observeRequests = createMiddleware<HonoEnv>(async (c, next) => {
 });
 
 /** The route that answered, written as in the OpenAPI document (`/v1/events/{id}`). */
-function routeOf(c: Parameters<typeof matchedRoutes>[0]): string {
+export function routeOf(c: Parameters<typeof matchedRoutes>[0]): string {
   const routes = matchedRoutes(c);
   for (let i = routes.length - 1; i >= 0; i--) {
     const r = routes[i];
