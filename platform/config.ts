@@ -14,6 +14,26 @@ const optional = <T extends z.ZodType>(schema: T) => z.preprocess(unsetIfEmpty, 
 const httpUrl = (what: string) =>
   z.url({ protocol: /^https?$/, error: `must be an http(s) URL (${what})` });
 
+/** Loopback hosts (the local cloud): the only place a secret may travel over plain http. */
+export function isLoopback(hostname: string): boolean {
+  return (
+    hostname === "localhost" ||
+    hostname === "[::1]" ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)
+  );
+}
+
+/** A URL that carries a secret (in it, or in the requests sent to it): https, except on loopback. */
+const secretUrl = (what: string) =>
+  httpUrl(what).refine((url) => {
+    try {
+      const { protocol, hostname } = new URL(url);
+      return protocol === "https:" || isLoopback(hostname);
+    } catch {
+      return true; // not a URL at all: already reported
+    }
+  }, "must be https:// (plain http only on loopback: localhost, 127.x.x.x, [::1])");
+
 const int = (min: number, max: number, fallback: number) =>
   z.preprocess(
     unsetIfEmpty,
@@ -124,7 +144,7 @@ export const settingsSchema = z.object({
 
   /** PlanetScale connection URL with credentials, `https://user:password@host`. */
   DATABASE_URL: optional(
-    httpUrl("https://<user>:<password>@<host>").refine((url) => {
+    secretUrl("https://<user>:<password>@<host>").refine((url) => {
       try {
         const { username, password } = new URL(url);
         return username !== "" && password !== "";
@@ -138,11 +158,11 @@ export const settingsSchema = z.object({
     unsetIfEmpty,
     z.enum(["upstash", "rest-v2"], { error: "must be upstash or rest-v2" }).default("upstash"),
   ),
-  KAFKA_REST_URL: optional(httpUrl("the Kafka REST endpoint")),
+  KAFKA_REST_URL: optional(secretUrl("the Kafka REST endpoint")),
   KAFKA_REST_USERNAME: optional(z.string()),
   KAFKA_REST_PASSWORD: optional(z.string()),
   KAFKA_TOPIC: z.preprocess(unsetIfEmpty, z.string().default("coupon-events")),
-  UPSTASH_REDIS_REST_URL: optional(httpUrl("the Upstash Redis REST endpoint")),
+  UPSTASH_REDIS_REST_URL: optional(secretUrl("the Upstash Redis REST endpoint")),
   UPSTASH_REDIS_REST_TOKEN: optional(z.string()),
 
   /** How long one sink request may take before it counts as failed. */
@@ -173,7 +193,7 @@ export const settingsSchema = z.object({
   /** Cloudflare's siteverify; the local cloud serves a stand-in for tests. */
   TURNSTILE_VERIFY_URL: z.preprocess(
     unsetIfEmpty,
-    httpUrl("Turnstile's siteverify endpoint").default(
+    secretUrl("Turnstile's siteverify endpoint").default(
       "https://challenges.cloudflare.com/turnstile/v0/siteverify",
     ),
   ),
@@ -219,13 +239,13 @@ export const settingsSchema = z.object({
   /** The SQL API; `{account}` is replaced by CF_ACCOUNT_ID (tests point it at a stand-in). */
   ANALYTICS_SQL_URL: z.preprocess(
     unsetIfEmpty,
-    httpUrl("the Analytics Engine SQL API").default(
+    secretUrl("the Analytics Engine SQL API").default(
       "https://api.cloudflare.com/client/v4/accounts/{account}/analytics_engine/sql",
     ),
   ),
 
   /** Where alerts are posted (Slack-compatible JSON); unset = alerts evaluated, not posted. */
-  ALERT_WEBHOOK_URL: optional(httpUrl("a Slack-compatible incoming webhook")),
+  ALERT_WEBHOOK_URL: optional(secretUrl("a Slack-compatible incoming webhook")),
   /** Alert when a route's p95 over the last minutes is above this (the post-mortem's 2 s). */
   ALERT_P95_MS: int(1, 600_000, 2_000),
   /** Alert when 5xx answers are above this share of all answers, in percent (post-mortem: 5). */
