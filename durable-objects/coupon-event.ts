@@ -75,10 +75,11 @@ const REFUSALS: ReadonlySet<string> = new Set<RefusalSlug>(REFUSAL_SLUGS);
 const MAX_FILTERED_HOLDERS = 1_000_000;
 
 /**
- * One first-come-first-served event. The only writer of its stock: every claim is decided and
- * recorded (claim row, outbox row, counter) in one synchronous SQLite transaction, with no
- * `await` in between, so no interleaving can oversell. Hot counters live in memory and are
- * rebuilt from storage whenever the object starts. An alarm drains the outbox to the sinks.
+ * One first-come-first-served event. The only writer of its stock: claims are decided in
+ * memory and recorded (claim rows, which are also their outbox records, and the counter) in one
+ * synchronous SQLite transaction, with no `await` in between, so no interleaving can oversell.
+ * Hot counters live in memory and are rebuilt from storage whenever the object starts. An alarm
+ * drains the outbox to the sinks.
  */
 export class CouponEvent extends DurableObject<Env> {
   /** Where time comes from; tests replace it with a ManualClock. */
@@ -556,8 +557,9 @@ export class CouponEvent extends DurableObject<Env> {
   }
 
   /**
-   * New claims (and, for now, their outbox records) in one statement each, in arrival order; a
-   * JSON array keeps it one bound parameter whatever the batch size.
+   * New claims in one statement, in arrival order (a JSON array keeps it one bound parameter
+   * whatever the batch size). Each row is also its `coupon.issued` record: the outbox reads the
+   * claims table as its log of issues (outbox.ts).
    */
   #insertClaims(rows: readonly CouponRow[], now: number): void {
     const def = this.#def;
@@ -568,19 +570,6 @@ export class CouponEvent extends DurableObject<Env> {
       JSON.stringify(rows.map((r) => [r.user_id, r.coupon_id])),
       now,
       def.couponExpiresAt,
-    );
-    this.#outbox.addMany(
-      rows.map((row) => {
-        const coupon = couponView(def.id, row, now);
-        const record: CouponRecord = {
-          type: "coupon.issued",
-          schemaVersion: 1,
-          coupon,
-          at: iso(now),
-        };
-        return { couponId: coupon.id, version: 1, record };
-      }),
-      now,
     );
   }
 

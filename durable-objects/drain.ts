@@ -1,9 +1,15 @@
 import type { Clock } from "../domain/clock.ts";
 import { backoffMs, type DrainPolicy } from "../domain/drain-policy.ts";
 import type { EventDefinition } from "../domain/ledger.ts";
-import { type DeliveryReport, SINK_NAMES, type Sink, type SinkName } from "../domain/sinks.ts";
+import {
+  type DeliveryReport,
+  type OutboxItem,
+  SINK_NAMES,
+  type Sink,
+  type SinkName,
+} from "../domain/sinks.ts";
 import type { Sinks } from "../platform/sinks/index.ts";
-import type { Outbox } from "./outbox.ts";
+import type { Outbox, StepReads } from "./outbox.ts";
 import type { SinkStatusStore } from "./sink-status.ts";
 
 export interface DrainContext {
@@ -35,8 +41,10 @@ export async function drainStep(ctx: DrainContext): Promise<number | null> {
   const enabled = SINK_NAMES.filter((sink) => ctx.sinks[sink] !== null);
   // The seqs this step delivered or parked: the only rows that can have become prunable.
   const touched: number[] = [];
+  // Sinks at the same place in the logs share one read of each record.
+  const reads = ctx.outbox.reads(enabled.length);
   await Promise.all(
-    enabled.map((sink) => drainSink(ctx, sink, ctx.sinks[sink] as Sink, deadline, touched)),
+    enabled.map((sink) => drainSink(ctx, sink, ctx.sinks[sink] as Sink, deadline, touched, reads)),
   );
   // Rows every enabled sink has are done (all of them when no sink is enabled).
   ctx.transaction(() => ctx.outbox.prune(enabled, touched));
@@ -50,26 +58,32 @@ async function drainSink(
   target: Sink,
   deadline: number,
   touched: number[],
+  reads: StepReads,
 ): Promise<void> {
   while (ctx.clock.now() < deadline) {
     const now = ctx.clock.now();
     if (ctx.status.get(sink).retryAt > now) return;
     // Read whole before any await: claims keep appending while this batch is in flight.
-    const batch = ctx.outbox.due(sink, now, ctx.policy.batchSize);
+    const batch = ctx.outbox.due(sink, now, ctx.policy.batchSize, ctx.event.id, reads);
     if (batch.length === 0) return;
     const outcome: Outcome = await target.deliver(batch, ctx.event).then(
       (report) => ({ ok: true, report }),
       (error: unknown) => ({ ok: false, error }),
     );
     await ctx.afterDelivery?.();
-    touched.push(...record(ctx, sink, outcome));
+    touched.push(...record(ctx, sink, batch, outcome));
     // After a partial batch, let rows gather until the next alarm: fewer, fuller requests.
     if (!outcome.ok || batch.length < ctx.policy.batchSize) return;
   }
 }
 
-/** Stores a batch's outcome; returns the seqs the sink no longer owes. */
-function record(ctx: DrainContext, sink: SinkName, outcome: Outcome): number[] {
+/** Stores a batch's outcome; returns the outbox seqs the sink no longer owes. */
+function record(
+  ctx: DrainContext,
+  sink: SinkName,
+  batch: readonly OutboxItem[],
+  outcome: Outcome,
+): number[] {
   const done = ctx.clock.now();
   const { retryBaseMs, retryMaxMs, maxAttempts } = ctx.policy;
   const later = (failures: number) => done + backoffMs(failures, retryBaseMs, retryMaxMs);
@@ -80,14 +94,12 @@ function record(ctx: DrainContext, sink: SinkName, outcome: Outcome): number[] {
       return;
     }
     const { delivered, rejected } = outcome.report;
-    ctx.outbox.markDelivered(sink, delivered);
-    const parked = ctx.outbox.markRejected(sink, rejected, {
+    settled = ctx.outbox.settle(sink, batch, outcome.report, {
       now: done,
       maxAttempts,
       retryAt: later,
     });
     ctx.status.succeeded(sink, delivered.length, done, rejected[0]?.error ?? null);
-    settled = [...delivered, ...parked];
   });
   return settled;
 }

@@ -6,8 +6,52 @@ import {
   SINK_NAMES,
   type SinkName,
 } from "../domain/sinks.ts";
+import { type CouponRow, couponView, iso } from "../domain/views.ts";
 
-type Row = { seq: number; version: number; payload: string };
+type Row = { seq: number; version: number; payload: string; created_at: number };
+type IssueRow = {
+  rowid: number;
+  coupon_id: string;
+  user_id: string;
+  issued_at: number;
+  expires_at: number | null;
+};
+/** A record due for a sink, with when it was written: the two logs merge by it. */
+type Due = { item: OutboxItem; at: number };
+
+/**
+ * What one drain step has read, shared by its sinks: each record is read and parsed once per
+ * step however many sinks take it. A window of the claims log goes once every sink has read it.
+ */
+export class StepReads {
+  readonly #readers: number;
+  readonly #issues = new Map<number, { due: Due[]; reads: number }>();
+  readonly #records = new Map<number, CouponRecord>();
+
+  constructor(readers: number) {
+    this.#readers = readers;
+  }
+
+  issuesAfter(cursor: number, read: () => Due[]): Due[] {
+    let window = this.#issues.get(cursor);
+    if (!window) {
+      window = { due: read(), reads: 0 };
+      this.#issues.set(cursor, window);
+    }
+    window.reads += 1;
+    if (window.reads >= this.#readers) this.#issues.delete(cursor);
+    return window.due;
+  }
+
+  record(seq: number, payload: string): CouponRecord {
+    let record = this.#records.get(seq);
+    if (!record) {
+      record = JSON.parse(payload) as CouponRecord;
+      this.#records.set(seq, record);
+    }
+    return record;
+  }
+}
 
 export interface DeadLetter {
   id: number;
@@ -24,17 +68,40 @@ const INSERT_DELIVERIES = `INSERT INTO outbox_delivery (sink, seq) VALUES ${SINK
 ).join(", ")}`;
 
 /**
- * The object's outbox: one row per coupon change (`outbox`), written in the change's
- * transaction, and one delivery row per sink that still owes it (`outbox_delivery`: attempts and
- * retry time), so that one failing sink neither holds back nor duplicates another's deliveries.
- * A delivery row is deleted once its sink has the record or has parked it in `dead_letters`; an
- * outbox row goes once no enabled sink owes it. Sinks are data here: their names are values.
+ * The object's outbox, two logs:
+ * - issues: the claims table itself. A coupon's `coupon.issued` record is rebuilt from its claim
+ *   row's immutable columns (the coupon as of issue, version 1), so an issue costs no row here.
+ *   Each sink keeps a cursor over claims (`sink_cursor`: the last claims rowid it is done with).
+ * - everything else (held, hold-released, redeemed, restored): one row per change (`outbox`),
+ *   written in the change's transaction, and one delivery row per sink that still owes it
+ *   (`outbox_delivery`: attempts and retry time).
+ * An issue record a sink refuses moves into the second log for that sink alone (an `outbox` row
+ * and its delivery row) and the cursor moves on, so retries, backoff and dead letters work the
+ * same for both. A delivery row is deleted once its sink has the record or has parked it in
+ * `dead_letters`; an outbox row goes once no enabled sink owes it. One failing sink neither holds
+ * back nor duplicates another's deliveries. Sinks are data here: their names are values.
+ *
+ * Items of the claims log carry `seq` = -rowid (outbox seqs are positive), so a sink's report
+ * names either kind.
  */
 export class Outbox {
   readonly #sql: SqlStorage;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
+    // A sink without a cursor (a new object, one upgraded from per-row issue records, or a sink
+    // registered later) starts after the claims that exist: older issues are in `outbox` rows
+    // already, or were delivered.
+    this.#sql.exec(
+      `INSERT OR IGNORE INTO sink_cursor (sink, claims_rowid)
+       SELECT value, (SELECT COALESCE(MAX(rowid), 0) FROM claims) FROM json_each(?)`,
+      JSON.stringify(SINK_NAMES),
+    );
+  }
+
+  /** A fresh cache for one drain step taken by `readers` sinks. */
+  reads(readers: number): StepReads {
+    return new StepReads(readers);
   }
 
   /** Two statements whatever the number of sinks: the record, then its delivery rows. */
@@ -51,46 +118,88 @@ export class Outbox {
     this.#sql.exec(INSERT_DELIVERIES, seq, ...SINK_NAMES);
   }
 
-  /** Records of one moment in one statement, and all their delivery rows in another. */
-  addMany(
-    records: readonly { couponId: string; version: number; record: CouponRecord }[],
-    createdAt: number,
-  ): void {
-    if (records.length === 0) return;
-    const seqs = this.#sql
-      .exec<{ seq: number }>(
-        `INSERT INTO outbox (coupon_id, version, payload, created_at)
-         SELECT value ->> 0, value ->> 1, value ->> 2, ?2 FROM json_each(?1) ORDER BY key
-         RETURNING seq`,
-        JSON.stringify(records.map((r) => [r.couponId, r.version, JSON.stringify(r.record)])),
-        createdAt,
-      )
-      .toArray()
-      .map((r) => r.seq);
-    this.#sql.exec(
-      `INSERT INTO outbox_delivery (sink, seq)
-       SELECT s.value, o.value FROM json_each(?1) o, json_each(?2) s`,
-      JSON.stringify(seqs),
-      JSON.stringify(SINK_NAMES),
-    );
-  }
-
-  /** The next batch due for `sink`, oldest first, read whole before any await. */
-  due(sink: SinkName, now: number, limit: number): OutboxItem[] {
-    return this.#sql
-      .exec<Row>(
-        `SELECT o.seq, o.version, o.payload FROM outbox_delivery d JOIN outbox o ON o.seq = d.seq
+  /**
+   * The next batch due for `sink`, read whole before any await: issues and other records merged
+   * oldest first (the other record first on a tie), except that a change of a coupon always
+   * follows the coupon's own issue.
+   */
+  due(sink: SinkName, now: number, limit: number, eventId: string, reads: StepReads): OutboxItem[] {
+    const cursor = this.#cursor(sink);
+    const issues = reads.issuesAfter(cursor, () => this.#issuesAfter(eventId, cursor, limit));
+    const others = this.#sql
+      .exec<Row & { issue: number | null }>(
+        `SELECT o.seq, o.version, o.payload, o.created_at, k.rowid AS issue
+         FROM outbox_delivery d JOIN outbox o ON o.seq = d.seq
+         LEFT JOIN claims k ON k.coupon_id = o.coupon_id
          WHERE d.sink = ? AND d.retry_at <= ? ORDER BY d.seq LIMIT ?`,
         sink,
         now,
         limit,
       )
-      .toArray()
-      .map((r) => ({
-        seq: r.seq,
-        version: r.version,
-        record: JSON.parse(r.payload) as CouponRecord,
-      }));
+      .toArray();
+    const batch: OutboxItem[] = [];
+    let i = 0;
+    let j = 0;
+    let issuedUpTo = cursor;
+    while (batch.length < limit) {
+      const issue = issues[i];
+      const other = others[j];
+      if (!issue && !other) break;
+      // The coupon's issue is still to go: it goes first (or, not in this window, waits).
+      const blocked = other !== undefined && (other.issue ?? 0) > issuedUpTo;
+      if (issue && (!other || blocked || issue.at < other.created_at)) {
+        batch.push(issue.item);
+        issuedUpTo = -issue.item.seq;
+        i++;
+      } else if (other && !blocked) {
+        const record = reads.record(other.seq, other.payload);
+        batch.push({ seq: other.seq, version: other.version, record });
+        j++;
+      } else break;
+    }
+    return batch;
+  }
+
+  /**
+   * Stores what `sink` did with `batch`: delivered rows go, refused ones count an attempt (an
+   * issue record moves into a delivery row of its own first), and the sink's cursor moves past
+   * the issues of the batch. Returns the outbox seqs the sink no longer owes.
+   */
+  settle(
+    sink: SinkName,
+    batch: readonly OutboxItem[],
+    report: DeliveryReport,
+    opts: { now: number; maxAttempts: number; retryAt: (attempts: number) => number },
+  ): number[] {
+    const delivered = report.delivered.filter((seq) => seq > 0);
+    this.markDelivered(sink, delivered);
+    const issues = new Map<number, OutboxItem>();
+    for (const item of batch) if (item.seq < 0) issues.set(item.seq, item);
+    const rejected: DeliveryReport["rejected"] = [];
+    for (const refusal of report.rejected) {
+      if (refusal.seq > 0) {
+        rejected.push(refusal);
+        continue;
+      }
+      const issue = issues.get(refusal.seq);
+      if (!issue) continue;
+      issues.delete(refusal.seq);
+      rejected.push({ ...refusal, seq: this.#owe(sink, issue) });
+    }
+    // An issue the sink neither took nor refused stays owed, as any other record would.
+    for (const seq of report.delivered) issues.delete(seq);
+    for (const issue of issues.values()) this.#owe(sink, issue);
+    const parked = this.markRejected(sink, rejected, opts);
+    let last = 0;
+    for (const item of batch) last = Math.max(last, -item.seq);
+    if (last > 0) {
+      this.#sql.exec(
+        "UPDATE sink_cursor SET claims_rowid = ?1 WHERE sink = ?2 AND claims_rowid < ?1",
+        last,
+        sink,
+      );
+    }
+    return [...delivered, ...parked];
   }
 
   markDelivered(sink: SinkName, seqs: readonly number[]): void {
@@ -155,8 +264,13 @@ export class Outbox {
    */
   prune(enabled: readonly SinkName[], touched: readonly number[]): void {
     for (const sink of SINK_NAMES) {
-      if (!enabled.includes(sink))
-        this.#sql.exec("DELETE FROM outbox_delivery WHERE sink = ?", sink);
+      if (enabled.includes(sink)) continue;
+      this.#sql.exec("DELETE FROM outbox_delivery WHERE sink = ?", sink);
+      this.#sql.exec(
+        `UPDATE sink_cursor SET claims_rowid = (SELECT MAX(rowid) FROM claims)
+         WHERE sink = ? AND claims_rowid < (SELECT COALESCE(MAX(rowid), 0) FROM claims)`,
+        sink,
+      );
     }
     let oldest: number | null = null;
     for (const sink of enabled) {
@@ -184,13 +298,15 @@ export class Outbox {
     );
   }
 
-  /** When `sink` next has a row due (its earliest row retry time), or null when it owes none. */
+  /** When `sink` next has a record due (0: now), or null when it owes none. */
   nextDue(sink: SinkName): number | null {
-    // Rows never refused have retry_at 0 and are found at once; the others through the partial
-    // index of refused rows.
+    // Issues after the cursor and rows never refused (retry_at 0) are due at once; the others
+    // through the partial index of refused rows.
     return this.#sql
       .exec<{ at: number | null }>(
         `SELECT CASE
+           WHEN EXISTS (SELECT 1 FROM claims
+                        WHERE rowid > (SELECT claims_rowid FROM sink_cursor WHERE sink = ?1)) THEN 0
            WHEN EXISTS (SELECT 1 FROM outbox_delivery WHERE sink = ?1 AND retry_at = 0) THEN 0
            ELSE (SELECT MIN(retry_at) FROM outbox_delivery WHERE sink = ?1 AND retry_at > 0)
          END AS at`,
@@ -199,27 +315,60 @@ export class Outbox {
       .one().at;
   }
 
-  /** Rows `sink` still owes, and when the oldest of them was written. */
+  /** Records `sink` still owes, and when the oldest of them was written. */
   backlog(sink: SinkName): { pending: number; oldestCreatedAt: number | null } {
     const row = this.#sql
-      .exec<{ pending: number; oldest: number | null }>(
-        `SELECT (SELECT COUNT(*) FROM outbox_delivery WHERE sink = ?1) AS pending,
-           (SELECT created_at FROM outbox
-            WHERE seq = (SELECT MIN(seq) FROM outbox_delivery WHERE sink = ?1)) AS oldest`,
+      .exec<{
+        owed: number;
+        owed_oldest: number | null;
+        issues: number;
+        issues_oldest: number | null;
+      }>(
+        `WITH c AS (SELECT claims_rowid AS after FROM sink_cursor WHERE sink = ?1)
+         SELECT (SELECT COUNT(*) FROM outbox_delivery WHERE sink = ?1) AS owed,
+           (SELECT MIN(o.created_at) FROM outbox_delivery d JOIN outbox o ON o.seq = d.seq
+            WHERE d.sink = ?1) AS owed_oldest,
+           (SELECT COUNT(*) FROM claims WHERE rowid > (SELECT after FROM c)) AS issues,
+           (SELECT issued_at FROM claims WHERE rowid > (SELECT after FROM c)
+            ORDER BY rowid LIMIT 1) AS issues_oldest`,
         sink,
       )
       .one();
-    return { pending: row.pending, oldestCreatedAt: row.oldest };
+    return {
+      pending: row.owed + row.issues,
+      oldestCreatedAt: minOrNull(row.owed_oldest, row.issues_oldest),
+    };
   }
 
-  /** Rows not yet delivered everywhere they must go. */
+  /**
+   * Records not yet delivered everywhere they must go: outbox rows, and issues after the
+   * furthest-behind cursor (an issue one sink refused and another has not read yet counts once).
+   */
   pending(): { pending: number; oldestCreatedAt: number | null } {
     const row = this.#sql
-      .exec<{ pending: number; oldest: number | null }>(
-        "SELECT COUNT(*) AS pending, MIN(created_at) AS oldest FROM outbox",
+      .exec<{
+        rows: number;
+        rows_oldest: number | null;
+        issues: number;
+        issues_oldest: number | null;
+        both: number;
+      }>(
+        `WITH c AS (SELECT MIN(claims_rowid) AS after FROM sink_cursor
+                    WHERE sink IN (SELECT value FROM json_each(?1)))
+         SELECT (SELECT COUNT(*) FROM outbox) AS rows,
+           (SELECT MIN(created_at) FROM outbox) AS rows_oldest,
+           (SELECT COUNT(*) FROM claims WHERE rowid > (SELECT after FROM c)) AS issues,
+           (SELECT issued_at FROM claims WHERE rowid > (SELECT after FROM c)
+            ORDER BY rowid LIMIT 1) AS issues_oldest,
+           (SELECT COUNT(*) FROM outbox o JOIN claims k ON k.coupon_id = o.coupon_id
+            WHERE o.version = 1 AND k.rowid > (SELECT after FROM c)) AS both`,
+        JSON.stringify(SINK_NAMES),
       )
       .one();
-    return { pending: row.pending, oldestCreatedAt: row.oldest };
+    return {
+      pending: row.rows + row.issues - row.both,
+      oldestCreatedAt: minOrNull(row.rows_oldest, row.issues_oldest),
+    };
   }
 
   deadLetterCount(sink: SinkName): number {
@@ -288,4 +437,70 @@ export class Outbox {
     }
     return requeued;
   }
+
+  #cursor(sink: SinkName): number {
+    return (
+      this.#sql
+        .exec<{ after: number }>(
+          "SELECT claims_rowid AS after FROM sink_cursor WHERE sink = ?",
+          sink,
+        )
+        .toArray()[0]?.after ?? 0
+    );
+  }
+
+  /** The issue records after `cursor`, rebuilt from the claims' immutable columns. */
+  #issuesAfter(eventId: string, cursor: number, limit: number): Due[] {
+    return this.#sql
+      .exec<IssueRow>(
+        `SELECT rowid, coupon_id, user_id, issued_at, expires_at FROM claims
+         WHERE rowid > ? ORDER BY rowid LIMIT ?`,
+        cursor,
+        limit,
+      )
+      .toArray()
+      .map((r) => {
+        const issued: CouponRow = {
+          coupon_id: r.coupon_id,
+          user_id: r.user_id,
+          issued_at: r.issued_at,
+          expires_at: r.expires_at,
+          status: "issued",
+          redeemed_at: null,
+          order_id: null,
+          held_order_id: null,
+          held_until: null,
+          restored_order_id: null,
+          version: 1,
+        };
+        // The coupon as it was at its issue, exactly as the claim's own record would say.
+        const record: CouponRecord = {
+          type: "coupon.issued",
+          schemaVersion: 1,
+          coupon: couponView(eventId, issued, r.issued_at),
+          at: iso(r.issued_at),
+        };
+        return { item: { seq: -r.rowid, version: 1, record }, at: r.issued_at };
+      });
+  }
+
+  /** Moves an issue record into a row owed to `sink` alone; returns its seq. */
+  #owe(sink: SinkName, issue: OutboxItem): number {
+    const { seq } = this.#sql
+      .exec<{ seq: number }>(
+        `INSERT INTO outbox (coupon_id, version, payload, created_at) VALUES (?, ?, ?, ?)
+         RETURNING seq`,
+        issue.record.coupon.id,
+        issue.version,
+        JSON.stringify(issue.record),
+        Date.parse(issue.record.at),
+      )
+      .one();
+    this.#sql.exec("INSERT INTO outbox_delivery (sink, seq) VALUES (?, ?)", sink, seq);
+    return seq;
+  }
+}
+
+function minOrNull(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
 }

@@ -95,6 +95,15 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE outbox DROP COLUMN kafka_retry_at;`,
   // Redemption keys expire after 24 h: the sweep finds the expired ones by age.
   "CREATE INDEX idempotency_created_at ON idempotency (created_at)",
+  // An issue costs no outbox row: the claims table is the log of `coupon.issued` records, and
+  // each sink keeps a cursor over it (the last claims rowid it is done with). Claims are never
+  // deleted, so rowids only grow (nothing here may delete claims or VACUUM). The Outbox sets each
+  // cursor after the claims that exist when it first starts: their records are in `outbox` rows
+  // already, or were delivered.
+  `CREATE TABLE sink_cursor (
+     sink TEXT PRIMARY KEY,
+     claims_rowid INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 /** Applies the migrations not applied yet, up to `target` (all of them; tests stop earlier). */

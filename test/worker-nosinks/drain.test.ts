@@ -17,17 +17,29 @@ import {
 // Each test drives the drain alarm by alarm against sinks that fail on command, on the object's
 // manual clock: see the timing note in drain-harness.ts.
 
-/** Rows in the outbox, and delivery rows per sink. */
+/**
+ * Records pending in the outbox (its rows, and the issues in the claims log behind the slowest
+ * sink's cursor), and records owed per sink (delivery rows, and issues after its cursor).
+ */
 function rows(h: Harness) {
   return inStorage(h, (sql) => {
     const count = (query: string, ...args: string[]) =>
       sql.exec<{ n: number }>(query, ...args).one().n;
+    const issuesAfter = (cursor: string) =>
+      `(SELECT COUNT(*) FROM claims WHERE rowid > (${cursor}))`;
     return {
-      outbox: count("SELECT COUNT(*) AS n FROM outbox"),
+      outbox: count(
+        `SELECT (SELECT COUNT(*) FROM outbox) +
+           ${issuesAfter("SELECT MIN(claims_rowid) FROM sink_cursor")} AS n`,
+      ),
       ...Object.fromEntries(
         SINK_NAMES.map((s) => [
           s,
-          count("SELECT COUNT(*) AS n FROM outbox_delivery WHERE sink = ?", s),
+          count(
+            `SELECT (SELECT COUNT(*) FROM outbox_delivery WHERE sink = ?1) +
+               ${issuesAfter("SELECT claims_rowid FROM sink_cursor WHERE sink = ?1")} AS n`,
+            s,
+          ),
         ]),
       ),
     };
@@ -214,5 +226,91 @@ describe("pruning", () => {
     const s = await statsOf(h);
     expect(s.sinks.kafka).toMatchObject({ state: "disabled", backlog: 0 });
     expect(s.sinks.mysql).toMatchObject({ state: "ok", delivered: 3 });
+  });
+});
+
+describe("the claims log", () => {
+  it("an issue costs no outbox row: both sinks read it from the claims, once per step", async () => {
+    const h = await harness();
+    await claimIn(h, ["a", "b"]);
+    expect(
+      await inStorage(h, (sql) => ({
+        outbox: sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n,
+        deliveries: sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox_delivery").one().n,
+      })),
+    ).toEqual({ outbox: 0, deliveries: 0 });
+    expect(await rows(h)).toEqual({ outbox: 2, mysql: 2, kafka: 2 });
+    await step(h);
+
+    const [mysqlBatch] = h.sinks.mysql.batches;
+    const [kafkaBatch] = h.sinks.kafka.batches;
+    expect(mysqlBatch?.map((i) => i.record.coupon.userId)).toEqual(["a", "b"]);
+    // One read for both sinks: the very same items.
+    expect(kafkaBatch?.[0]).toBe(mysqlBatch?.[0]);
+    // The record as the claim would have written it: the coupon as of issue, version 1.
+    expect(mysqlBatch?.[0]).toMatchObject({
+      version: 1,
+      record: {
+        type: "coupon.issued",
+        schemaVersion: 1,
+        coupon: { userId: "a", status: "issued", redeemedAt: null, orderId: null, hold: null },
+        at: new Date(h.clock.now()).toISOString(),
+      },
+    });
+    expect(await rows(h)).toEqual({ outbox: 0, mysql: 0, kafka: 0 });
+  });
+
+  it("records go out in the order they were written, a change always after its coupon's issue", async () => {
+    const h = await harness();
+    await claimIn(h, ["a"]);
+    await runInDurableObject(h.stub, (o: CouponEvent) => {
+      const coupon = o.claimOf("a");
+      if (!coupon) throw new Error("no coupon");
+      expect(
+        o.redeem({ couponId: coupon.id, userId: "a", orderId: "o-1", idempotencyKey: "k-1" })
+          .outcome,
+      ).toBe("ok");
+    });
+    await claimIn(h, ["b"]);
+    await park(h);
+    await step(h);
+    for (const sink of Object.values(h.sinks)) {
+      expect(
+        sink.batches[0]?.map((i) => `${i.record.type} ${i.record.coupon.userId} v${i.version}`),
+      ).toEqual(["coupon.issued a v1", "coupon.redeemed a v2", "coupon.issued b v1"]);
+    }
+  });
+
+  it("an issue one sink refuses while the other is down is owed to each, and pending counts it once", async () => {
+    const h = await harness();
+    const { mysql, kafka } = h.sinks;
+    mysql.down = "connect ECONNREFUSED";
+    kafka.refuse.set("poison", false);
+    await claimIn(h, ["a", "poison"]);
+    await step(h);
+    expect(await rows(h)).toEqual({ outbox: 3, mysql: 2, kafka: 1 });
+    const s = await statsOf(h);
+    expect(s.outbox.pending).toBe(2);
+    expect(s.sinks.mysql).toMatchObject({ backlog: 2, state: "retrying" });
+    expect(s.sinks.kafka).toMatchObject({ backlog: 1, delivered: 1, state: "retrying" });
+
+    mysql.down = null;
+    kafka.refuse.clear();
+    h.clock.set((await alarmAt(h)) as number);
+    await step(h);
+    while ((await statsOf(h)).outbox.pending > 0) {
+      h.clock.set((await alarmAt(h)) as number);
+      await step(h);
+    }
+    // MySQL's first batch failed whole; Kafka took "a" at once and "poison" on its retry.
+    expect(mysql.users()).toEqual([
+      ["a", "poison"],
+      ["a", "poison"],
+    ]);
+    expect(kafka.users()).toEqual([["a", "poison"], ["poison"]]);
+    expect(await rows(h)).toEqual({ outbox: 0, mysql: 0, kafka: 0 });
+    const done = await statsOf(h);
+    expect(done.sinks.mysql).toMatchObject({ delivered: 2, backlog: 0, deadLetters: 0 });
+    expect(done.sinks.kafka).toMatchObject({ delivered: 2, backlog: 0, deadLetters: 0 });
   });
 });

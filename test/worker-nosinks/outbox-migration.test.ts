@@ -1,4 +1,4 @@
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../domain/clock.ts";
 import { perSink } from "../../domain/sinks.ts";
@@ -9,6 +9,8 @@ import { CLOCK_START, FakeSink, statsOf, step } from "./drain-harness.ts";
 
 /** The last schema that kept each sink's delivery state in columns of `outbox`. */
 const BEFORE = MIGRATIONS.findIndex((m) => m.includes("CREATE TABLE outbox_delivery"));
+/** The last schema that kept an `outbox` row for every issued coupon. */
+const BEFORE_CURSORS = MIGRATIONS.findIndex((m) => m.includes("CREATE TABLE sink_cursor"));
 const PARKED = Date.parse("2200-01-01T00:00:00Z");
 
 const record = (eventId: string, user: string) => ({
@@ -131,5 +133,104 @@ describe("the outbox storage of an older deploy", () => {
     expect(stats.outbox.pending).toBe(0);
     expect(stats.sinks.mysql).toMatchObject({ state: "ok", delivered: 2, backlog: 0 });
     expect(stats.sinks.kafka).toMatchObject({ state: "ok", delivered: 2, backlog: 0 });
+  });
+
+  it("issues move to the claims log: cursors start after the claims already in outbox rows, so nothing is lost or sent twice", async () => {
+    expect(BEFORE_CURSORS).toBeGreaterThan(BEFORE);
+    const eventId = uniqueId();
+    const stub = eventStub(eventId);
+
+    // Storage as the deploy before the claims log left it: every issue has an outbox row, owed
+    // by the sinks that have not taken it yet.
+    await runInDurableObject(stub, async (_: CouponEvent, state) => {
+      const sql = state.storage.sql;
+      const tables = sql
+        .exec<{ name: string }>(
+          `SELECT name FROM sqlite_master WHERE type = 'table'
+           AND substr(name, 1, 7) <> 'sqlite_' AND substr(name, 1, 4) <> '_cf_'`,
+        )
+        .toArray();
+      for (const { name } of tables) sql.exec(`DROP TABLE "${name}"`);
+      migrate(sql, BEFORE_CURSORS);
+      sql.exec(
+        "INSERT INTO event (singleton, definition, issued, created_at) VALUES (1, ?, 4, ?)",
+        JSON.stringify({
+          id: eventId,
+          name: "Before the claims log",
+          totalStock: 10,
+          startsAt: CLOCK_START - 60_000,
+          endsAt: null,
+          couponExpiresAt: null,
+          waves: [{ at: CLOCK_START - 60_000, quantity: 10 }],
+        }),
+        CLOCK_START - 60_000,
+      );
+      const owed: Record<string, string[]> = {
+        delivered: [],
+        "mysql-owes": ["mysql"],
+        "kafka-owes": ["kafka"],
+        "both-owe": ["mysql", "kafka"],
+      };
+      for (const [user, sinks] of Object.entries(owed)) {
+        sql.exec(
+          "INSERT INTO claims (user_id, coupon_id, issued_at) VALUES (?, ?, ?)",
+          user,
+          `cpn_${user}`,
+          CLOCK_START,
+        );
+        if (sinks.length === 0) continue;
+        const { seq } = sql
+          .exec<{ seq: number }>(
+            `INSERT INTO outbox (coupon_id, version, payload, created_at) VALUES (?, 1, ?, ?)
+             RETURNING seq`,
+            `cpn_${user}`,
+            JSON.stringify(record(eventId, user)),
+            CLOCK_START,
+          )
+          .one();
+        for (const sink of sinks)
+          sql.exec("INSERT INTO outbox_delivery (sink, seq) VALUES (?, ?)", sink, seq);
+      }
+      await state.storage.setAlarm(PARKED);
+    });
+
+    await evictDurableObject(stub);
+    const sinks = perSink(() => new FakeSink());
+    const clock = new ManualClock(CLOCK_START);
+    const migrated = await runInDurableObject(stub, (o: CouponEvent, state) => {
+      o.clock = clock;
+      o.testHooks.sinks = sinks;
+      const sql = state.storage.sql;
+      return {
+        version: sql.exec<{ version: number }>("SELECT version FROM _schema").one().version,
+        cursors: sql.exec("SELECT sink, claims_rowid FROM sink_cursor ORDER BY sink").toArray(),
+        stats: o.stats(),
+      };
+    });
+    expect(migrated.version).toBe(MIGRATIONS.length);
+    expect(migrated.cursors).toEqual([
+      { sink: "kafka", claims_rowid: 4 },
+      { sink: "mysql", claims_rowid: 4 },
+    ]);
+    expect(migrated.stats?.outbox.pending).toBe(3);
+    expect(migrated.stats?.sinks.mysql.backlog).toBe(2);
+    expect(migrated.stats?.sinks.kafka.backlog).toBe(2);
+
+    // A claim after the upgrade is read from the claims log; the old rows drain as they were.
+    await runInDurableObject(stub, async (o: CouponEvent, state) => {
+      expect(o.claim("after").outcome).toBe("issued");
+      await state.storage.setAlarm(PARKED);
+    });
+    await step({ stub });
+    expect(sinks.mysql.users()).toEqual([["mysql-owes", "both-owe", "after"]]);
+    expect(sinks.kafka.users()).toEqual([["kafka-owes", "both-owe", "after"]]);
+    const stats = await statsOf({ stub });
+    expect(stats.outbox.pending).toBe(0);
+    expect(stats.sinks.mysql).toMatchObject({ state: "ok", delivered: 3, backlog: 0 });
+    expect(stats.sinks.kafka).toMatchObject({ state: "ok", delivered: 3, backlog: 0 });
+
+    // Nothing is sent twice.
+    expect(await runDurableObjectAlarm(stub)).toBe(false);
+    expect(sinks.mysql.batches).toHaveLength(1);
   });
 });
