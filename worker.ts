@@ -6,4 +6,5 @@
 
 export { CouponEvent } from "./durable-objects/coupon-event.ts";
 export { EventDirectory } from "./durable-objects/event-directory.ts";
+export { ObjectsRpc } from "./durable-objects/objects-rpc.ts";
 export { default } from "./src/index.ts";

@@ -85,6 +85,11 @@ async function main(): Promise<void> {
   rmSync(stackFile, { force: true });
   writeFileSync(stackFile, `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });
   console.log(`\ncoupon service   ${worker.url}   (API reference: ${worker.url}/docs)`);
+  console.log(
+    worker.fronts === 0
+      ? `workerd          one process (FRONTS=0): pid ${worker.pid}`
+      : `workerd          ${worker.fronts} front process(es) (pid ${worker.frontPids.join(", ")}) sharing the port; the objects' process pid ${worker.pid}`,
+  );
   if (cloud) {
     console.log(`MariaDB          ${cloud.mysql.host}:${cloud.mysql.port}  user ${cloud.mysql.user}  db ${cloud.mysql.database}
 Redis            ${cloud.redis.url}

@@ -1,14 +1,12 @@
 import type { Clock } from "../../domain/clock.ts";
+import type { LifecycleAnswer } from "../../domain/coupon-lifecycle.ts";
 import { directoryShard } from "../../domain/directory-shard.ts";
+import { certainRefusal } from "../../domain/edge-refusal.ts";
 import { type HoldersFilter, HoldersSet } from "../../domain/holders-filter.ts";
-import {
-  type EventDefinition,
-  type Refusal,
-  type RefusalSlug,
-  refuse,
-} from "../../domain/ledger.ts";
+import type { EventDefinition, RefusalSlug } from "../../domain/ledger.ts";
 import {
   type ClaimAnswer,
+  type ClaimBatchAnswer,
   type CouponView,
   type DefineResult,
   type EventCounters,
@@ -19,23 +17,20 @@ import {
 } from "../../domain/views.ts";
 import { redisFor } from "../../platform/redis.ts";
 import { readSnapshot } from "../../platform/snapshot-registry.ts";
-import { TimeoutError, withTimeout } from "../../platform/timeout.ts";
+import { withTimeout } from "../../platform/timeout.ts";
 import { ProblemError } from "../problems.ts";
+import { ClaimBatcher, TIMED_OUT } from "./claim-batcher.ts";
+import { type EventObjects, type EventStub, eventObjects } from "./event-objects.ts";
+import { asUnavailable, CALL_TIMEOUT_MS, callObject } from "./object-call.ts";
 import { pollUntil } from "./poll-until.ts";
-
-/** An event's object as the bindings type it (RPC methods and all), without importing its class. */
-type EventStub = ReturnType<Env["COUPON_EVENT"]["get"]>;
+import type { WaitUntil } from "./wait-until.ts";
 
 /** `GET /v1/events/{id}` answers from a snapshot at most this old (the contract allows 1 s). */
 const FRESH_MS = 1_000;
 /** An id the directory does not know is asked about again after this long. */
 const UNKNOWN_TTL_MS = 1_000;
-/** Clocks of isolates and objects may differ a little: "not started" is refused here only earlier. */
-const START_MARGIN_MS = 1_000;
 /** Snapshots kept per isolate; the oldest entry goes first. */
 const MAX_EVENTS = 1_000;
-/** An object call slower than this answers 503 instead of holding the caller for seconds. */
-const CALL_TIMEOUT_MS = 3_000;
 const REDIS_TIMEOUT_MS = 250;
 /** A read older than this (but still fresh) refreshes the snapshot behind the answer. */
 const REFRESH_AFTER_MS = 500;
@@ -55,9 +50,6 @@ interface Entry {
 /** Edge refusals are handed to the object (for its stats) at most this often per event. */
 const SHED_REPORT_MS = 1_000;
 
-/** Keeps background work alive after the answer (the request's `waitUntil`). */
-export type WaitUntil = (work: Promise<unknown>) => void;
-
 /** Test seam: the edge reads time from these clocks per event instead of Date.now(). */
 export const edgeClocks = new Map<string, Clock>();
 
@@ -71,6 +63,8 @@ export const edgeClocks = new Map<string, Clock>();
  */
 export class EventClient {
   readonly #env: Env;
+  readonly #objects: EventObjects;
+  readonly #batcher = new ClaimBatcher();
   readonly #entries = new Map<string, Entry>();
   /** Loads under way, by key: a token, never their promise (see #load). */
   readonly #loading = new Map<string, object>();
@@ -79,6 +73,7 @@ export class EventClient {
 
   constructor(env: Env) {
     this.#env = env;
+    this.#objects = eventObjects(env);
   }
 
   /**
@@ -106,23 +101,53 @@ export class EventClient {
     return entry.snapshot ? eventView(entry.snapshot.def, entry.snapshot, now) : null;
   }
 
+  /**
+   * A claim: refused here when the snapshot makes the object's answer certain, else decided by
+   * the object in a batch with the other claims this isolate has for the event (claim-batcher.ts).
+   * A batch that fails or times out answers 503 to each of its claims; a retry is idempotent.
+   */
   async claim(eventId: string, userId: string, waitUntil?: WaitUntil): Promise<ClaimAnswer> {
     const entry = await this.#known(eventId);
     const snapshot = entry.snapshot;
     if (!snapshot) return { outcome: "unknown-event" };
-    const refusal = this.#certainRefusal(entry, snapshot, userId);
+    const now = this.#now(eventId);
+    const refusal = certainRefusal(snapshot.def, snapshot, entry.holders, userId, now);
     if (refusal) {
       this.#countShed(eventId, refusal.slug, waitUntil);
       return { outcome: "refused", refusal, counters: snapshot };
     }
+    const batched = await this.#batcher.claim(
+      eventId,
+      userId,
+      (userIds) => this.#claimBatch(eventId, entry, userIds),
+      { deadlineMs: CALL_TIMEOUT_MS * 2, waitUntil },
+    );
+    switch (batched.outcome) {
+      case "unknown-event":
+        return batched;
+      case "failed":
+        throw batched.error === TIMED_OUT
+          ? new ProblemError("unavailable", {
+              detail: "The event is busy; try again.",
+              retryAfter: 1,
+            })
+          : asUnavailable(batched.error);
+      default: {
+        const current = this.#entries.get(eventId)?.snapshot ?? snapshot;
+        return { ...batched.decision, counters: current };
+      }
+    }
+  }
+
+  /** One call for a batch; the snapshot follows its counters (and the holders, once final). */
+  async #claimBatch(eventId: string, entry: Entry, userIds: string[]): Promise<ClaimBatchAnswer> {
     const wantHolders = !entry.holders && !entry.askingHolders;
     if (wantHolders) entry.askingHolders = true;
     try {
-      const answer = await this.#call<ClaimAnswer>(eventId, (o) =>
-        o.claim(userId, { wantHolders }),
+      const answer = await this.#call<ClaimBatchAnswer>(eventId, (o) =>
+        o.claimBatch(userIds, { wantHolders }),
       );
-      if (answer.outcome !== "unknown-event")
-        this.#update(eventId, answer.counters, answer.holders);
+      if (answer.outcome === "decided") this.#update(eventId, answer.counters, answer.holders);
       return answer;
     } finally {
       if (wantHolders) entry.askingHolders = false;
@@ -157,29 +182,44 @@ export class EventClient {
     return this.#call(eventId, (o) => o.stats());
   }
 
-  /** Any other call on an existing event's object (operator reads and actions). */
-  async call<T>(eventId: string, fn: (o: EventStub) => PromiseLike<T>): Promise<T | null> {
-    if (!(await this.#known(eventId)).snapshot) return null;
-    return this.#call(eventId, fn);
+  /** The owner's coupon (null: unknown, or another user's), or null when the event does not exist. */
+  coupon(eventId: string, couponId: string, userId: string): Promise<CouponView | null> {
+    return this.#existing(eventId, (o) => o.coupon(couponId, userId));
   }
 
-  /**
-   * Only what the object would refuse for certain: before the start (nobody can hold a coupon
-   * yet), or sold out / ended once the holders are final and this user is certainly not one.
-   * Paused and awaiting-release can change at any moment (an operator, a wave), so the object
-   * decides those.
-   */
-  #certainRefusal(entry: Entry, snapshot: EventSnapshot, userId: string): Refusal | null {
-    const now = this.#now(snapshot.def.id);
-    const refusal = refuse(snapshot.def, snapshot, now);
-    if (!refusal) return null;
-    if (refusal.slug === "not-started") {
-      return now < snapshot.def.startsAt - START_MARGIN_MS ? refusal : null;
-    }
-    if (refusal.slug === "sold-out" || refusal.slug === "ended") {
-      return entry.holders && !entry.holders.mightHold(userId) ? refusal : null;
-    }
-    return null;
+  redeem(
+    eventId: string,
+    input: { couponId: string; userId: string; orderId: string; idempotencyKey: string },
+  ): Promise<LifecycleAnswer | null> {
+    return this.#existing<LifecycleAnswer>(eventId, (o) => o.redeem(input));
+  }
+
+  hold(
+    eventId: string,
+    input: { couponId: string; userId: string; orderId: string; ttlSeconds: number },
+  ): Promise<LifecycleAnswer | null> {
+    return this.#existing<LifecycleAnswer>(eventId, (o) => o.hold(input));
+  }
+
+  restore(
+    eventId: string,
+    input: { couponId: string; orderId: string },
+  ): Promise<LifecycleAnswer | null> {
+    return this.#existing<LifecycleAnswer>(eventId, (o) => o.restore(input));
+  }
+
+  deadLetters(eventId: string) {
+    return this.#existing(eventId, (o) => o.deadLetters());
+  }
+
+  requeueDeadLetters(eventId: string) {
+    return this.#existing(eventId, (o) => o.requeueDeadLetters());
+  }
+
+  /** A call on an existing event's object; null when the event does not exist. */
+  async #existing<T>(eventId: string, fn: (o: EventStub) => PromiseLike<T>): Promise<T | null> {
+    if (!(await this.#known(eventId)).snapshot) return null;
+    return this.#call(eventId, fn);
   }
 
   #countShed(eventId: string, slug: RefusalSlug, waitUntil?: WaitUntil): void {
@@ -309,55 +349,17 @@ export class EventClient {
     this.#entries.set(eventId, entry);
   }
 
-  /**
-   * Calls the event's object with a deadline. An overloaded object answers 503 at once; an
-   * error the platform marks retryable is retried once on a fresh stub (every call here is
-   * idempotent: a claim retried gives the same coupon).
-   */
-  async #call<T>(eventId: string, fn: (o: EventStub) => PromiseLike<T>): Promise<T> {
-    try {
-      return await withTimeout(
-        Promise.resolve(fn(this.#object(eventId))),
-        CALL_TIMEOUT_MS,
-        "event object",
-      );
-    } catch (err) {
-      if (!isRetryable(err) || isOverloaded(err)) throw asUnavailable(err);
-      try {
-        return await withTimeout(
-          Promise.resolve(fn(this.#object(eventId))),
-          CALL_TIMEOUT_MS,
-          "event object",
-        );
-      } catch (again) {
-        throw asUnavailable(again);
-      }
-    }
-  }
-
-  #object(eventId: string): EventStub {
-    return this.#env.COUPON_EVENT.get(this.#env.COUPON_EVENT.idFromName(eventId));
+  /** Calls the event's object through the one seam (event-objects.ts), with a deadline. */
+  #call<T>(eventId: string, fn: (o: EventStub) => PromiseLike<T>): Promise<T> {
+    return callObject(() => fn(this.#objects.event(eventId)));
   }
 
   #directory(eventId: string) {
-    const ns = this.#env.EVENT_DIRECTORY;
-    return ns.get(ns.idFromName(directoryShard(eventId)));
+    return this.#objects.directory(directoryShard(eventId));
   }
 
   #now(eventId: string): number {
     return edgeClocks.get(eventId)?.now() ?? Date.now();
-  }
-}
-
-/** The request's `waitUntil`, when it has one (a request built by a test may not). */
-export function waitUntilOf(c: {
-  executionCtx: { waitUntil(work: Promise<unknown>): void };
-}): WaitUntil | undefined {
-  try {
-    const ctx = c.executionCtx;
-    return (work) => ctx.waitUntil(work);
-  } catch {
-    return undefined;
   }
 }
 
@@ -385,24 +387,4 @@ function emptyEntry(now: number): Entry {
 
 function pick(c: EventCounters): EventCounters {
   return { version: c.version, issued: c.issued, paused: c.paused, asOf: c.asOf };
-}
-
-type PlatformError = Error & { retryable?: boolean; overloaded?: boolean };
-
-function isRetryable(err: unknown): boolean {
-  return err instanceof Error && (err as PlatformError).retryable === true;
-}
-
-function isOverloaded(err: unknown): boolean {
-  return err instanceof Error && (err as PlatformError).overloaded === true;
-}
-
-/** A busy or unreachable object: the caller should come back in a second, not wait. */
-function asUnavailable(err: unknown): unknown {
-  if (err instanceof ProblemError) return err;
-  if (!(err instanceof TimeoutError) && !isRetryable(err) && !isOverloaded(err)) return err;
-  return new ProblemError("unavailable", {
-    detail: "The event is busy; try again.",
-    retryAfter: 1,
-  });
 }

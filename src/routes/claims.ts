@@ -1,8 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { assertNever } from "../../domain/ledger.ts";
-import { eventClient, waitUntilOf } from "../lib/event-client.ts";
+import type { CouponView } from "../../domain/views.ts";
+import { eventClient } from "../lib/event-client.ts";
 import { eventNotFound, refusalProblem } from "../lib/event-problems.ts";
+import { prebuiltJson } from "../lib/prebuilt-json.ts";
 import { newRouter } from "../lib/router.ts";
+import { waitUntilOf } from "../lib/wait-until.ts";
 import { requireUser } from "../middleware/auth.ts";
 import { limitClaimsPerUser } from "../middleware/rate-limit.ts";
 import { requireTurnstile, TURNSTILE_HEADER } from "../middleware/turnstile.ts";
@@ -64,10 +67,11 @@ export const claims = newRouter()
     const { id } = c.req.valid("param");
     const result = await eventClient(c.env).claim(id, c.var.userId, waitUntilOf(c));
     switch (result.outcome) {
+      // The coupon's JSON was built once, in the object (byte-identical to c.json's).
       case "issued":
-        return c.json(result.coupon, 201);
+        return prebuiltJson<CouponView, 201>(c, result.json, 201);
       case "existing":
-        return c.json(result.coupon, 200);
+        return prebuiltJson<CouponView, 200>(c, result.json, 200);
       case "refused":
         throw refusalProblem(result.refusal);
       case "unknown-event":

@@ -246,7 +246,7 @@ export const coupons = newRouter()
   .openapi(getCoupon, async (c) => {
     const { couponId } = c.req.valid("param");
     const eventId = await eventOf(c, couponId);
-    const coupon = await eventClient(c.env).call(eventId, (o) => o.coupon(couponId, c.var.userId));
+    const coupon = await eventClient(c.env).coupon(eventId, couponId, c.var.userId);
     if (!coupon) throw notFound();
     return c.json(coupon, 200);
   })
@@ -255,26 +255,30 @@ export const coupons = newRouter()
     const key = idempotencyKey(c.req.valid("header")["Idempotency-Key"]);
     const { orderId } = c.req.valid("json");
     const eventId = await eventOf(c, couponId);
-    const result = await eventClient(c.env).call<LifecycleAnswer>(eventId, (o) =>
-      o.redeem({ couponId, userId: c.var.userId, orderId, idempotencyKey: key }),
-    );
+    const result = await eventClient(c.env).redeem(eventId, {
+      couponId,
+      userId: c.var.userId,
+      orderId,
+      idempotencyKey: key,
+    });
     return c.json(answer(result), 200);
   })
   .openapi(hold, async (c) => {
     const { couponId } = c.req.valid("param");
     const { orderId, ttlSeconds } = c.req.valid("json");
     const eventId = await eventOf(c, couponId);
-    const result = await eventClient(c.env).call<LifecycleAnswer>(eventId, (o) =>
-      o.hold({ couponId, userId: c.var.userId, orderId, ttlSeconds }),
-    );
+    const result = await eventClient(c.env).hold(eventId, {
+      couponId,
+      userId: c.var.userId,
+      orderId,
+      ttlSeconds,
+    });
     return c.json(answer(result), 200);
   })
   .openapi(restore, async (c) => {
     const { couponId } = c.req.valid("param");
     const { orderId } = c.req.valid("json");
     const eventId = await eventOf(c, couponId);
-    const result = await eventClient(c.env).call<LifecycleAnswer>(eventId, (o) =>
-      o.restore({ couponId, orderId }),
-    );
+    const result = await eventClient(c.env).restore(eventId, { couponId, orderId });
     return c.json(answer(result), 200);
   });

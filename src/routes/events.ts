@@ -1,10 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { SINK_NAMES } from "../../domain/sinks.ts";
 import { eventView } from "../../domain/views.ts";
-import { eventClient, waitUntilOf } from "../lib/event-client.ts";
+import { eventClient } from "../lib/event-client.ts";
 import { toDefinition } from "../lib/event-definition.ts";
 import { eventNotFound } from "../lib/event-problems.ts";
 import { newRouter } from "../lib/router.ts";
+import { waitUntilOf } from "../lib/wait-until.ts";
 import { requireOperator } from "../middleware/auth.ts";
 import { jsonBody } from "../middleware/json-body.ts";
 import { ProblemError } from "../problems.ts";
@@ -165,7 +166,7 @@ export const events = newRouter()
   })
   .openapi(listDeadLetters, async (c) => {
     const { id } = c.req.valid("param");
-    const letters = await eventClient(c.env).call(id, (o) => o.deadLetters());
+    const letters = await eventClient(c.env).deadLetters(id);
     if (!letters) throw eventNotFound(id);
     return c.json(
       { items: letters.map((l) => ({ ...l, failedAt: new Date(l.failedAt).toISOString() })) },
@@ -174,7 +175,7 @@ export const events = newRouter()
   })
   .openapi(requeueDeadLetters, async (c) => {
     const { id } = c.req.valid("param");
-    const result = await eventClient(c.env).call(id, (o) => o.requeueDeadLetters());
+    const result = await eventClient(c.env).requeueDeadLetters(id);
     if (!result) throw eventNotFound(id);
     return c.json(result, 200);
   });

@@ -1,0 +1,141 @@
+/**
+ * The layout `npm start` runs: the event objects in one workerd process, the front Worker in
+ * others sharing the public port, each front reaching the objects over one Cap'n Proto RPC
+ * connection (local/worker.ts, src/lib/event-objects.ts). Process level, against the test run's
+ * local cloud (MariaDB, Redis and the gateway), so claims also reach MySQL.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sign } from "hono/jwt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../local/servers/process.ts";
+import { bundleWorker, type RunningWorker, startWorker } from "../../local/worker.ts";
+import { workerBindings } from "../../local/worker-bindings.ts";
+import { getStack } from "../local-cloud/stack.ts";
+
+const JWT_SECRET = "split-jwt-secret-0123456789abcdef-0123456789";
+const ADMIN = "split-admin-token-0123456789";
+const dir = mkdtempSync(join(tmpdir(), "coupons-split-"));
+let worker: RunningWorker;
+
+beforeAll(async () => {
+  worker = await startWorker({
+    dir: join(dir, "worker"),
+    bundle: await bundleWorker(join(dir, "bundle")),
+    host: "127.0.0.1",
+    port: await freePort(),
+    // Two fronts on one port: the split is exercised, not only its degenerate case.
+    fronts: 2,
+    bindings: {
+      JWT_SECRET,
+      ADMIN_TOKEN: ADMIN,
+      REQUEST_LOG: "off",
+      ...workerBindings(getStack()),
+    },
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await worker?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const token = (sub: string) =>
+  sign({ sub, exp: Math.floor(Date.now() / 1000) + 600 }, JWT_SECRET, "HS256");
+
+async function call(
+  method: string,
+  path: string,
+  auth: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  const res = await fetch(`${worker.url}${path}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${auth}`,
+      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: (await res.json()) as Record<string, unknown>,
+  };
+}
+
+async function createEvent(totalStock: number): Promise<string> {
+  const id = `split-${crypto.randomUUID().slice(0, 8)}`;
+  const res = await call("POST", "/v1/events", ADMIN, {
+    id,
+    name: "Split layout",
+    totalStock,
+    startsAt: new Date(Date.now() - 60_000).toISOString(),
+  });
+  expect(res.status).toBe(201);
+  return id;
+}
+
+describe("the split layout (fronts apart from the objects)", () => {
+  it("runs the fronts and the objects as separate processes", () => {
+    expect(worker.fronts).toBe(2);
+    expect(worker.frontPids).toHaveLength(2);
+    expect(worker.frontPids).not.toContain(worker.pid);
+  });
+
+  it("claims, refuses when sold out and redeems across the hop", async () => {
+    const id = await createEvent(2);
+    const alice = await token("alice");
+    const first = await call("POST", `/v1/events/${id}/claims`, alice);
+    expect(first.status).toBe(201);
+    const again = await call("POST", `/v1/events/${id}/claims`, alice);
+    expect(again).toMatchObject({ status: 200, body: first.body });
+    expect((await call("POST", `/v1/events/${id}/claims`, await token("bob"))).status).toBe(201);
+    const late = await call("POST", `/v1/events/${id}/claims`, await token("carol"));
+    expect(late.status).toBe(409);
+    expect(late.body.type).toBe("/problems/sold-out");
+
+    const couponId = String(first.body.id);
+    const redeemed = await call(
+      "POST",
+      `/v1/coupons/${couponId}/redeem`,
+      alice,
+      { orderId: "order-1" },
+      { "Idempotency-Key": "split-key-1" },
+    );
+    expect(redeemed.status).toBe(200);
+    expect(redeemed.body).toMatchObject({ id: couponId, status: "redeemed", orderId: "order-1" });
+    const stats = await call("GET", `/v1/events/${id}/stats`, ADMIN);
+    expect(stats.body).toMatchObject({ claims: { issued: 2 } });
+  });
+
+  it("answers 503 with Retry-After while the objects' process is down, and recovers", async () => {
+    const id = await createEvent(10);
+    const dave = await token("dave");
+    const issued = await call("POST", `/v1/events/${id}/claims`, dave);
+    expect(issued.status).toBe(201);
+
+    await worker.crashObjects();
+    const started = Date.now();
+    const down = await call("GET", `/v1/events/${id}/claims/me`, dave);
+    // "At once": the front does not wait out its 3 s call deadline for a peer that is gone.
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect(down.status).toBe(503);
+    expect(down.body.type).toBe("/problems/unavailable");
+    expect(down.headers.get("Retry-After")).toBe("1");
+
+    await worker.objectsBack();
+    // The same coupon, from the object's storage, through a fresh connection.
+    await expect
+      .poll(async () => (await call("GET", `/v1/events/${id}/claims/me`, dave)).body.id, {
+        timeout: 15_000,
+        interval: 100,
+      })
+      .toBe(issued.body.id);
+    const erin = await call("POST", `/v1/events/${id}/claims`, await token("erin"));
+    expect(erin.status).toBe(201);
+  });
+});
