@@ -6,6 +6,7 @@
  * CLI: `node local/cloud.ts --root .local/cloud` starts it, prints the endpoints as JSON, and stops
  * everything on SIGINT/SIGTERM.
  */
+import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { startGateway } from "./gateway/server.ts";
@@ -15,13 +16,19 @@ import { type MariaDBServer, startMariaDB } from "./servers/mariadb.ts";
 import { type RedisServer, startRedis } from "./servers/redis.ts";
 import type { GatewayApi, LocalCloud } from "./stack-types.ts";
 
-/** Credentials the local stand-ins accept (local only; not secrets). */
-export const LOCAL_CREDENTIALS = {
-  planetscale: { username: "coupons", password: "coupons-local-ps" },
-  upstashRedis: { token: "coupons-local-redis-token" },
-  kafka: { username: "coupons", password: "coupons-local-kafka" },
-  turnstile: { secret: "coupons-local-turnstile-secret" },
-} as const;
+/**
+ * Credentials the local stand-ins accept: random per start (written to the stack file, 0600), so
+ * that another user of a shared machine cannot run SQL or Redis commands through them.
+ */
+export function localCredentials() {
+  const secret = () => randomBytes(24).toString("base64url");
+  return {
+    planetscale: { username: "coupons", password: secret() },
+    upstashRedis: { token: secret() },
+    kafka: { username: "coupons", password: secret() },
+    turnstile: { secret: secret() },
+  };
+}
 
 /** 0 or absent: a free port. */
 export type LocalCloudPorts = Partial<Record<GatewayApi | "control" | "mysql" | "redis", number>>;
@@ -95,7 +102,7 @@ export async function startLocalCloud(opts: {
     gateway = await startGateway({
       mysql,
       redisUrl: redis.url,
-      ...LOCAL_CREDENTIALS,
+      ...localCredentials(),
       ports: {
         planetscale: ports.planetscale,
         upstashRedis: ports.upstashRedis,

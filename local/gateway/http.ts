@@ -33,6 +33,27 @@ export function basicAuthorized(
   return safeEqual(Buffer.from(encoded, "base64").toString("utf8"), `${username}:${password}`);
 }
 
+/**
+ * Why a request to a gateway port is refused, or null. A browser's request (an `Origin` or
+ * `Sec-Fetch-Site` header) never reaches a stand-in, and neither does one whose `Host` is not
+ * this loopback port: a web page that rebinds its own name to 127.0.0.1 sends its name there.
+ */
+export function foreignRequest(
+  header: (name: string) => string | undefined,
+  port: number,
+): string | null {
+  if (header("origin") !== undefined || header("sec-fetch-site") !== undefined) {
+    return "requests from a browser (Origin or Sec-Fetch-Site header) are refused";
+  }
+  const host = header("host")?.toLowerCase();
+  if (host === undefined || !LOOPBACK_HOSTS.some((h) => host === `${h}:${port}`)) {
+    return "the Host header must name this loopback port";
+  }
+  return null;
+}
+
+const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
+
 /** The token of `Authorization: Bearer <token>`, if there is one. */
 export function bearerToken(authorization: string | undefined): string | undefined {
   return /^Bearer\s+(.+)$/i.exec(authorization?.trim() ?? "")?.[1];

@@ -7,7 +7,8 @@
  * being random per start (`gatewayControl.token`, written to the stack file), and refuses every
  * request a browser could send: one with an `Origin` or `Sec-Fetch-Site` header is answered 403
  * before anything else, so a web page on this machine cannot drive it (no CORS, no preflight).
- * No token: 401; a wrong one: 403.
+ * No token: 401; a wrong one: 403. Every port (the stand-ins too) also refuses, with 403, a
+ * request whose `Host` is not its own loopback address (DNS rebinding) and any browser request.
  *
  * Control routes:
  *   GET  /health                      → 200 { ok, apis: { <api>: { listening, port, faults, held } } }
@@ -40,6 +41,7 @@ import { type Faults, noFaults } from "./faults.ts";
 import {
   bearerToken,
   closeServer,
+  foreignRequest,
   listen,
   type RequestHandler,
   safeEqual,
@@ -162,6 +164,12 @@ class ApiListener {
 
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
     this.requests++;
+    const refusal = foreignRequest((name) => headerOf(req, name), this.port);
+    if (refusal) {
+      req.resume();
+      sendJson(res, 403, { error: refusal });
+      return;
+    }
     switch (this.faults.mode) {
       case "error":
         req.resume();
@@ -212,10 +220,9 @@ const ApiParam = z.enum(["planetscale", "upstashRedis", "kafka", "turnstile"]);
  * Why a control request is refused (status and message), or null when it may go on. Browser
  * requests first, whatever their credentials: a page must not even learn whether a token works.
  */
-function controlRefusal(c: Context, token: string): [401 | 403, string] | null {
-  if (c.req.header("Origin") !== undefined || c.req.header("Sec-Fetch-Site") !== undefined) {
-    return [403, "requests from a browser (Origin or Sec-Fetch-Site header) are refused"];
-  }
+function controlRefusal(c: Context, token: string, port: number): [401 | 403, string] | null {
+  const foreign = foreignRequest((name) => c.req.header(name), port);
+  if (foreign) return [403, foreign];
   const given = bearerToken(c.req.header("Authorization"));
   if (given === undefined) return [401, "Authorization: Bearer <gatewayControl.token> required"];
   if (!safeEqual(given, token)) return [403, "wrong control token"];
@@ -245,6 +252,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const listeners = new Map<GatewayApi, ApiListener>();
   let control: Server | undefined;
+  let controlPort = 0;
   let stopping: Promise<void> | undefined;
 
   const stop = (): Promise<void> => {
@@ -281,7 +289,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   const controlApp = new Hono()
     .use(async (c, next) => {
-      const refusal = controlRefusal(c, controlToken);
+      const refusal = controlRefusal(c, controlToken, controlPort);
       if (!refusal) return next();
       const [code, error] = refusal;
       const headers: Record<string, string> =
@@ -342,7 +350,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     await stop().catch(() => undefined);
     throw err;
   }
-  const controlPort = (control.address() as AddressInfo).port;
+  controlPort = (control.address() as AddressInfo).port;
 
   const base = (api: GatewayApi) => `http://${HOST}:${get(api).port}`;
   const ps = opts.planetscale;
@@ -369,4 +377,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     startApi: (api) => get(api).start(),
     stop,
   };
+}
+
+/** One request header, as a string (Node joins repeated ones). */
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
 }
