@@ -10,7 +10,6 @@ describe("with no sink configured", () => {
       status: "ok",
       sinks: { mysql: "disabled", kafka: "disabled", redis: "disabled" },
       errors: {},
-      outbox: null,
     });
   });
 
