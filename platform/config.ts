@@ -204,20 +204,23 @@ export const settingsSchema = z.object({
    * unset, any. Set it in production: a token solved on another site is refused.
    */
   TURNSTILE_HOSTNAMES: optional(
-    z
-      .string()
-      .transform((text) => text.split(",").map((h) => h.trim().toLowerCase()))
-      .pipe(
-        z
-          .array(z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/))
-          .min(1, "must list hostnames, comma-separated"),
-      ),
+    z.string().transform((text, ctx) => {
+      const hostnames = text.split(",").map((h) => h.trim().toLowerCase());
+      if (!hostnames.every((h) => /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(h))) {
+        ctx.addIssue({ code: "custom", message: "must be hostnames, comma-separated" });
+      }
+      return hostnames;
+    }),
   ),
 
-  /** One JSON log line per request (`on`, the default) or none (`off`). */
+  /**
+   * `on` (the default): every error one JSON line, 2xx and 409 answers one line per second per
+   * route, status and event (a crowd's claims would otherwise be a line each); `all`: one line per
+   * request; `off`: none.
+   */
   REQUEST_LOG: z.preprocess(
     unsetIfEmpty,
-    z.enum(["on", "off"], { error: "must be on or off" }).default("on"),
+    z.enum(["on", "all", "off"], { error: "must be on, all or off" }).default("on"),
   ),
 
   /**

@@ -45,6 +45,7 @@ describe("the configuration schema", () => {
     const config = parseConfig(GOOD);
     expect(config).toEqual({
       ...GOOD,
+      jwt: { audience: null, issuer: null, maxLifetimeSeconds: 86_400, leewaySeconds: 5 },
       CORS_ORIGINS: "*",
       sinks: {
         mysql: null,
@@ -226,7 +227,18 @@ describe("the configuration schema", () => {
       secret: "secret",
       verifyUrl: "https://challenges.cloudflare.com/turnstile/v0/siteverify",
       timeoutMs: 3000,
+      hostnames: null,
     });
+    const listed = parseConfig({
+      ...GOOD,
+      TURNSTILE_SITE_KEY: "site",
+      TURNSTILE_SECRET: "secret",
+      TURNSTILE_HOSTNAMES: "Shop.Example, coupons.example",
+    });
+    expect(listed.turnstile?.hostnames).toEqual(["shop.example", "coupons.example"]);
+    expect(configError({ ...GOOD, TURNSTILE_HOSTNAMES: "a b, " }).settings).toEqual([
+      "TURNSTILE_HOSTNAMES",
+    ]);
     expect(configError({ ...GOOD, TURNSTILE_SECRET: "secret" }).settings).toEqual([
       "TURNSTILE_SITE_KEY",
     ]);
