@@ -77,7 +77,7 @@ export async function verifyUserToken(
     );
   }
   const { exp, nbf, iat } = payload;
-  // The contract requires `exp` (hono checks it only when present).
+  // The contract requires `exp`.
   if (typeof exp !== "number" || !Number.isFinite(exp)) {
     throw unauthorized("The token has no valid `exp` claim.");
   }

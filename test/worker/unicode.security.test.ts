@@ -7,6 +7,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
+import { prng } from "../../loadtest/prng.ts";
 import { drained, stats } from "./cloud.ts";
 import {
   admin,
@@ -114,6 +115,55 @@ describe("ill-formed Unicode is refused at the edge", () => {
     const restored = await post(`/v1/coupons/${coupon}/restore`, { orderId }, admin());
     expect(restored.status).toBe(200);
     expect((await restored.json<{ status: string }>()).status).toBe("issued");
+  });
+});
+
+describe("fuzzed strings", () => {
+  const SEED = Date.now() >>> 0;
+  /** 1..128 code units: ASCII, BMP letters, astral pairs, and sometimes a lone surrogate. */
+  function randomText(next: () => number): string {
+    const pieces = [
+      "a",
+      "Z",
+      "-",
+      "é",
+      "주",
+      "€",
+      "😀",
+      "𝄞",
+      "\ud800",
+      "\udbff",
+      "\udc00",
+      "\udfff",
+    ];
+    let text = "";
+    const n = 1 + Math.floor(next() * 40);
+    for (let i = 0; i < n; i++) text += pieces[Math.floor(next() * pieces.length)];
+    return text.slice(0, 128);
+  }
+
+  it(`orderId (seed ${SEED}): 400 exactly when it is not well-formed, whatever it holds`, async () => {
+    const next = prng(SEED);
+    const user = await asUser("fuzz-user");
+    // Nobody's coupon: a well-formed orderId gets as far as the lookup (404), nothing else does.
+    const couponId = `cpn_${"Q".repeat(22)}.no-such-event`;
+    let refused = 0;
+    for (let i = 0; i < 150; i++) {
+      const orderId = randomText(next);
+      const res = await post(
+        `/v1/coupons/${couponId}/redeem`,
+        { orderId },
+        { ...user, "Idempotency-Key": `k-${i}` },
+      );
+      const why = `seed ${SEED} case ${i}: ${JSON.stringify(orderId)}`;
+      if (orderId.isWellFormed()) {
+        expect(res.status, why).toBe(404);
+      } else {
+        refused++;
+        await expectInvalid(res, why);
+      }
+    }
+    expect(refused).toBeGreaterThan(0);
   });
 });
 
