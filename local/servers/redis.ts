@@ -9,7 +9,11 @@
  * no RDB snapshots), which the next start in the same folder loads before it answers PING: the
  * topic and the consumer groups' offsets survive a stop, as on a broker. A crash (SIGKILL) may
  * lose the last second of writes.
+ *
+ * Every client authenticates with a password random per start (in `url`, and so in the stack
+ * file, mode 0600): another user of a shared machine cannot run commands on it.
  */
+import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
@@ -19,8 +23,9 @@ import { clearStale, runsIn, startOnPort } from "./process.ts";
 export interface RedisServer {
   host: string;
   port: number;
-  /** `redis://127.0.0.1:<port>` */
+  /** `redis://:<password>@127.0.0.1:<port>` */
   url: string;
+  password: string;
   pid: number;
   dataDir: string;
   logFile: string;
@@ -40,8 +45,13 @@ export interface StartRedisOptions {
 
 const HOST = "127.0.0.1";
 
-/** Sends PING over a fresh connection; true on `+PONG`. */
-export function redisPing(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+/** Sends PING (after AUTH, given a password) over a fresh connection; true on `+PONG`. */
+export function redisPing(
+  host: string,
+  port: number,
+  timeoutMs = 1_000,
+  password?: string,
+): Promise<boolean> {
   return new Promise((resolvePing) => {
     const socket = connect({ host, port });
     let reply = "";
@@ -50,10 +60,13 @@ export function redisPing(host: string, port: number, timeoutMs = 1_000): Promis
       resolvePing(ok);
     };
     socket.setTimeout(timeoutMs, () => done(false));
-    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.once("connect", () =>
+      socket.write(password === undefined ? "PING\r\n" : `AUTH ${password}\r\nPING\r\n`),
+    );
     socket.on("data", (chunk) => {
       reply += chunk.toString("utf8");
-      if (reply.includes("\r\n")) done(reply.startsWith("+PONG"));
+      if (reply.includes("+PONG")) done(true);
+      else if (reply.startsWith("-") || reply.includes("\r\n-")) done(false);
     });
     socket.once("error", () => done(false));
     socket.once("close", () => done(false));
@@ -76,6 +89,7 @@ export async function startRedis(opts: StartRedisOptions): Promise<RedisServer> 
   if (stale.orphanStopped)
     console.error(`redis: stopped orphaned redis-server pid ${stale.orphanStopped}`);
 
+  const password = randomBytes(24).toString("base64url");
   const { spawned, port, stop } = await startOnPort({
     name: "redis",
     exe: "redis-server",
@@ -94,6 +108,7 @@ export async function startRedis(opts: StartRedisOptions): Promise<RedisServer> 
         appenddirname: "appendonlydir",
         logfile: "",
         "protected-mode": "yes",
+        requirepass: password,
       };
       return Object.entries(flags).flatMap(([name, value]) => [`--${name}`, value]);
     },
@@ -102,7 +117,7 @@ export async function startRedis(opts: StartRedisOptions): Promise<RedisServer> 
     cwd: dir,
     logFile,
     pidFile,
-    ready: (port) => redisPing(HOST, port),
+    ready: (port) => redisPing(HOST, port, 1_000, password),
     readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
     readyIntervalMs: 15,
     portTaken: /Address already in use/i,
@@ -111,7 +126,8 @@ export async function startRedis(opts: StartRedisOptions): Promise<RedisServer> 
   return {
     host: HOST,
     port,
-    url: `redis://${HOST}:${port}`,
+    url: `redis://:${password}@${HOST}:${port}`,
+    password,
     pid: spawned.pid,
     dataDir: dir,
     logFile,

@@ -1,7 +1,7 @@
 /**
  * The local stack on a shared machine: MariaDB's administrator logs in by unix socket only (never
- * over TCP), file I/O is confined to its own folder, and mariadbd drops root when it can; the
- * gateway's stand-ins take credentials random per start and refuse a browser's request or a
+ * over TCP), file I/O is confined to its own folder, and mariadbd drops root when it can; Redis
+ * needs a password random per start; the gateway's stand-ins take credentials random per start and refuse a browser's request or a
  * foreign `Host` (DNS rebinding) before anything runs. Every refusal is checked to change nothing.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -12,6 +12,7 @@ import { createConnection } from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { localCredentials, type RunningLocalCloud, startLocalCloud } from "../../local/cloud.ts";
 import { startMariaDB } from "../../local/servers/mariadb.ts";
+import { redisPing } from "../../local/servers/redis.ts";
 
 const uidOf = (pid: number) =>
   Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
@@ -138,6 +139,17 @@ describe("MariaDB", () => {
       await server.stop();
       rmSync(closed, { recursive: true, force: true });
     }
+  });
+});
+
+describe("Redis", () => {
+  it("answers no command without the password random per start", async () => {
+    const { host, port, url } = cloud.redis;
+    const { password } = new URL(url);
+    expect(password.length).toBeGreaterThanOrEqual(32);
+    expect(await redisPing(host, port)).toBe(false);
+    expect(await redisPing(host, port, 1_000, "wrong")).toBe(false);
+    expect(await redisPing(host, port, 1_000, password)).toBe(true);
   });
 });
 

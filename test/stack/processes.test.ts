@@ -82,7 +82,9 @@ async function mysqlAnswers(cloud: LocalCloud): Promise<boolean> {
 async function assertUp(cloud: RunningLocalCloud): Promise<void> {
   for (const pid of pids(cloud)) expect(isAlive(pid), `pid ${pid} alive`).toBe(true);
   expect(await mysqlAnswers(cloud)).toBe(true);
-  expect(await redisPing(cloud.redis.host, cloud.redis.port)).toBe(true);
+  const { password } = new URL(cloud.redis.url);
+  expect(await redisPing(cloud.redis.host, cloud.redis.port, 1_000, password)).toBe(true);
+  expect(await redisPing(cloud.redis.host, cloud.redis.port)).toBe(false); // no password, no answer
   const health = await controlFetch(cloud.gatewayControl, "/health");
   expect(health.status).toBe(200);
 }
