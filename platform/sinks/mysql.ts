@@ -6,7 +6,14 @@ import type { DeliveryReport, OutboxItem, Sink } from "../../domain/sinks.ts";
 import { couponEvents, userCoupons } from "../db/schema/index.ts";
 import { fetchWithTimeout } from "../timeout.ts";
 
-const date = (iso: string | null): Date | null => (iso === null ? null : new Date(iso));
+/** MySQL's DATETIME text (what drizzle's datetime column sends), or null. */
+const dbTime = (iso: string | null): string | null =>
+  iso === null ? null : iso.replace("T", " ").replace("Z", "");
+/**
+ * A placeholder sent as is. drizzle encodes a column's placeholder with the column's encoder,
+ * which fails on null for datetime columns, so times are formatted here (dbTime).
+ */
+const raw = (name: string) => sql`${sql.placeholder(name)}`;
 
 /**
  * MySQL through PlanetScale's HTTP API (drizzle + @planetscale/database): one multi-row
@@ -19,30 +26,26 @@ export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
   });
   const eventsWritten = new Set<string>();
 
-  /**
-   * Writes `items` and returns the seqs that are now in MySQL as themselves. The update half of
-   * the upsert only touches a row with the same coupon id: a record that collides with a
-   * *different* coupon on `(event_id, user_id)` changes nothing and comes back as a conflict.
-   */
-  async function upsert(items: OutboxItem[]): Promise<DeliveryReport> {
-    const now = new Date();
-    const same = sql`id = VALUES(id) AND VALUES(version) > version`;
-    await db
+  // Both statements are built once per batch size (drizzle prepared queries with placeholders),
+  // not per batch: a drain sends the same few shapes over and over.
+  const same = sql`id = VALUES(id) AND VALUES(version) > version`;
+  const upserts = shapes((n) =>
+    db
       .insert(userCoupons)
       .values(
-        items.map(({ record: { coupon }, version }) => ({
-          id: coupon.id,
-          eventId: coupon.eventId,
-          userId: coupon.userId,
-          status: coupon.status,
-          issuedAt: new Date(coupon.issuedAt),
-          expiresAt: date(coupon.expiresAt),
-          redeemedAt: date(coupon.redeemedAt),
-          orderId: coupon.orderId,
-          heldOrderId: coupon.hold?.orderId ?? null,
-          heldUntil: date(coupon.hold?.expiresAt ?? null),
-          version,
-          updatedAt: now,
+        Array.from({ length: n }, (_, i) => ({
+          id: sql.placeholder(`id${i}`),
+          eventId: sql.placeholder(`eventId${i}`),
+          userId: sql.placeholder(`userId${i}`),
+          status: sql.placeholder(`status${i}`),
+          issuedAt: raw(`issuedAt${i}`),
+          expiresAt: raw(`expiresAt${i}`),
+          redeemedAt: raw(`redeemedAt${i}`),
+          orderId: sql.placeholder(`orderId${i}`),
+          heldOrderId: sql.placeholder(`heldOrderId${i}`),
+          heldUntil: raw(`heldUntil${i}`),
+          version: sql.placeholder(`version${i}`),
+          updatedAt: raw("now"),
         })),
       )
       .onDuplicateKeyUpdate({
@@ -56,16 +59,52 @@ export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
           updatedAt: sql`IF(${same}, VALUES(updated_at), updated_at)`,
           version: sql`IF(id = VALUES(id), GREATEST(version, VALUES(version)), version)`,
         },
-      });
+      })
+      .prepare(),
+  );
+  const lookups = shapes((n) =>
+    db
+      .select({ id: userCoupons.id, eventId: userCoupons.eventId, userId: userCoupons.userId })
+      .from(userCoupons)
+      .where(
+        inArray(
+          userCoupons.id,
+          Array.from({ length: n }, (_, i) => sql.placeholder(`id${i}`)),
+        ),
+      )
+      .prepare(),
+  );
+
+  /**
+   * Writes `items` and returns the seqs that are now in MySQL as themselves. The update half of
+   * the upsert only touches a row with the same coupon id: a record that collides with a
+   * *different* coupon on `(event_id, user_id)` changes nothing and comes back as a conflict.
+   */
+  async function upsert(items: OutboxItem[]): Promise<DeliveryReport> {
+    const values: Record<string, unknown> = { now: dbTime(new Date().toISOString()) };
+    items.forEach(({ record: { coupon }, version }, i) => {
+      values[`id${i}`] = coupon.id;
+      values[`eventId${i}`] = coupon.eventId;
+      values[`userId${i}`] = coupon.userId;
+      values[`status${i}`] = coupon.status;
+      values[`issuedAt${i}`] = dbTime(coupon.issuedAt);
+      values[`expiresAt${i}`] = dbTime(coupon.expiresAt);
+      values[`redeemedAt${i}`] = dbTime(coupon.redeemedAt);
+      values[`orderId${i}`] = coupon.orderId;
+      values[`heldOrderId${i}`] = coupon.hold?.orderId ?? null;
+      values[`heldUntil${i}`] = dbTime(coupon.hold?.expiresAt ?? null);
+      values[`version${i}`] = version;
+    });
+    await upserts(items.length).execute(values);
     return verify(items);
   }
 
   /** Reads the batch back by coupon id: only a row with the record's own event and user counts. */
   async function verify(items: OutboxItem[]): Promise<DeliveryReport> {
-    const rows = await db
-      .select({ id: userCoupons.id, eventId: userCoupons.eventId, userId: userCoupons.userId })
-      .from(userCoupons)
-      .where(inArray(userCoupons.id, [...new Set(items.map((i) => i.record.coupon.id))]));
+    const ids = [...new Set(items.map((i) => i.record.coupon.id))];
+    const rows = await lookups(ids.length).execute(
+      Object.fromEntries(ids.map((id, i) => [`id${i}`, id])),
+    );
     const stored = new Map(rows.map((r) => [r.id, r]));
     const report: DeliveryReport = { delivered: [], rejected: [] };
     for (const { seq, record } of items) {
@@ -126,6 +165,23 @@ export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
     async probe() {
       await db.execute(sql`SELECT 1`);
     },
+  };
+}
+
+/** Distinct statement shapes kept per sink: a drain uses a handful (full batches, halves, tails). */
+const MAX_SHAPES = 64;
+
+/** `build(n)` once per `n`, the least recently used shape dropped past MAX_SHAPES. */
+function shapes<T>(build: (n: number) => T): (n: number) => T {
+  const built = new Map<number, T>();
+  return (n) => {
+    let shape = built.get(n);
+    if (shape === undefined) {
+      shape = build(n);
+      if (built.size >= MAX_SHAPES) built.delete(built.keys().next().value as number);
+    } else built.delete(n);
+    built.set(n, shape);
+    return shape;
   };
 }
 
