@@ -29,7 +29,7 @@ import {
   type RefusalSlug,
   refuse,
 } from "../domain/ledger.ts";
-import { type CouponRecord, perSink, type SinkName } from "../domain/sinks.ts";
+import type { CouponRecord } from "../domain/sinks.ts";
 import {
   type ClaimAnswer,
   type ClaimBatchAnswer,
@@ -41,35 +41,22 @@ import {
   type DefineResult,
   type EventCounters,
   type EventSnapshot,
-  type EventView,
   eventView,
   iso,
-  isoOrNull,
   MAX_CLAIM_BATCH,
-  type SinkView,
   type StatsView,
 } from "../domain/views.ts";
 import { configFrom } from "../platform/config.ts";
-import { publishOutboxSummary } from "../platform/outbox-registry.ts";
-import { redisFor } from "../platform/redis.ts";
 import { type Sinks, sinksFor } from "../platform/sinks/index.ts";
-import { publishSnapshot } from "../platform/snapshot-registry.ts";
-import { withTimeout } from "../platform/timeout.ts";
+import { AlarmPlan, DRAIN_ERROR_RETRY_MS, realTime } from "./alarm-plan.ts";
+import { ClaimsStore } from "./claims-store.ts";
 import { drainStep } from "./drain.ts";
+import { eventStats, Rejections } from "./event-stats.ts";
 import { type DeadLetter, Outbox } from "./outbox.ts";
+import { Publications } from "./publications.ts";
 import { SinkStatusStore } from "./sink-status.ts";
 import { migrate } from "./storage-schema.ts";
 
-/** How long a claim waits before the drain starts, so that a rush drains in batches. */
-const DRAIN_DELAY_MS = 25;
-/** After an unexpected drain error (a bug, not a sink failure), try again this much later. */
-const DRAIN_ERROR_RETRY_MS = 1_000;
-/** The outbox summary for `GET /health` is published at most this often while rows are pending. */
-const SUMMARY_EVERY_MS = 1_000;
-/** The event's snapshot is published to Redis at most this often while it changes. */
-const SNAPSHOT_EVERY_MS = 250;
-/** Refusal counters are written at most this often: a refusal itself never waits for the disk. */
-const REJECTIONS_EVERY_MS = 1_000;
 const REFUSALS: ReadonlySet<string> = new Set<RefusalSlug>(REFUSAL_SLUGS);
 /** Past this many holders no filter is built (it would be mostly ones): the edge asks the object. */
 const MAX_FILTERED_HOLDERS = 1_000_000;
@@ -97,32 +84,34 @@ export class CouponEvent extends DurableObject<Env> {
   #pauseChanges = 0;
   /** Built once the holders are final (sold out or ended), then never changes. */
   #holders: HoldersFilter | null = null;
-  /** Refusals counted since the last write of the `rejections` table. */
-  readonly #pendingRejections = new Map<RefusalSlug, number>();
-  #rejectionsFlush: ReturnType<typeof setTimeout> | null = null;
-  #snapshotPublish: ReturnType<typeof setTimeout> | null = null;
-  #snapshotPublishedAt = 0;
-  /** A change arrived while a publication was under way: publish again after it. */
-  #snapshotDirty = false;
+  readonly #claims: ClaimsStore;
   readonly #outbox: Outbox;
   readonly #sinkStatus: SinkStatusStore;
-  /** When the drain alarm is due; non-null while one is scheduled or running. */
-  #drainAt: number | null = null;
-  #summaryPublishedAt = 0;
-  #publishing = false;
-  #republishIdle = false;
+  readonly #rejections: Rejections;
+  readonly #alarm: AlarmPlan;
+  readonly #publications: Publications;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // SQLite storage is synchronous, so loading here completes before any call is delivered.
     migrate(ctx.storage.sql);
+    this.#claims = new ClaimsStore(ctx.storage.sql);
     this.#outbox = new Outbox(ctx.storage.sql);
     this.#sinkStatus = new SinkStatusStore(ctx.storage.sql);
+    this.#rejections = new Rejections(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
+    this.#alarm = new AlarmPlan(ctx.storage);
+    this.#publications = new Publications({
+      env,
+      waitUntil: (work) => ctx.waitUntil(work),
+      snapshot: () => this.snapshot(),
+      stats: () => this.stats(),
+    });
     this.#load();
     ctx.blockConcurrencyWhile(async () => {
-      this.#drainAt = await ctx.storage.getAlarm();
-      // A restart must never strand rows: make sure a drain is coming if any are waiting.
-      if (this.#drainAt === null && this.#outbox.pending().pending > 0) this.#scheduleDrain();
+      // A restart must never strand records: make sure a drain is coming if any are waiting.
+      if ((await this.#alarm.load()) === null && this.#outbox.pending().pending > 0) {
+        this.#alarm.drainSoon();
+      }
     });
   }
 
@@ -140,7 +129,7 @@ export class CouponEvent extends DurableObject<Env> {
       now,
     );
     this.#def = def;
-    this.#publishSnapshotSoon();
+    this.#publications.snapshotSoon();
     return { outcome: "created", snapshot: this.#snapshot(def, now) };
   }
 
@@ -159,7 +148,7 @@ export class CouponEvent extends DurableObject<Env> {
       );
       this.#counters.paused = paused;
       this.#pauseChanges += 1;
-      this.#publishSnapshotSoon();
+      this.#publications.snapshotSoon();
     }
     return this.#snapshot(this.#def, this.clock.now());
   }
@@ -196,7 +185,7 @@ export class CouponEvent extends DurableObject<Env> {
     const now = this.clock.now();
 
     const unique = [...new Set(userIds)];
-    const held = this.#claimRows(unique);
+    const held = this.#claims.byUsers(unique);
     const decided = new Map<string, ClaimDecision>();
     const fresh: CouponRow[] = [];
     const counters: LedgerCounters = { ...this.#counters };
@@ -233,13 +222,13 @@ export class CouponEvent extends DurableObject<Env> {
 
     if (fresh.length > 0) {
       this.ctx.storage.transactionSync(() => {
-        this.#insertClaims(fresh, now);
+        this.#claims.insert(fresh, now, def.couponExpiresAt);
         this.ctx.storage.sql.exec("UPDATE event SET issued = issued + ?", fresh.length);
       });
       // Memory follows storage last: if the transaction throws, the counter is untouched.
       this.#counters.issued += fresh.length;
-      this.#scheduleDrain();
-      this.#publishSnapshotSoon();
+      this.#alarm.drainSoon();
+      this.#publications.snapshotSoon();
     }
 
     const seen = new Set<string>();
@@ -247,7 +236,7 @@ export class CouponEvent extends DurableObject<Env> {
       const decision = decided.get(userId);
       if (!decision) throw new Error("claim left undecided");
       if (decision.outcome === "refused") {
-        this.#countRejection(decision.refusal.slug);
+        this.#rejections.count(decision.refusal.slug);
         return decision;
       }
       // The same user again in this batch gets the coupon just issued, as a holder.
@@ -272,7 +261,7 @@ export class CouponEvent extends DurableObject<Env> {
   /** The owner's coupon; null when unknown or another user's (both are a 404 to the caller). */
   coupon(couponId: string, userId: string): CouponView | null {
     if (!this.#def) return null;
-    const row = this.#couponRow(couponId);
+    const row = this.#claims.byCoupon(couponId);
     return row && row.user_id === userId ? couponView(this.#def.id, row, this.clock.now()) : null;
   }
 
@@ -351,39 +340,29 @@ export class CouponEvent extends DurableObject<Env> {
   countRefusals(counts: Partial<Record<RefusalSlug, number>>): void {
     for (const [slug, n] of Object.entries(counts)) {
       if (!REFUSALS.has(slug) || !Number.isSafeInteger(n) || (n ?? 0) <= 0) continue;
-      this.#countRejection(slug as RefusalSlug, n);
+      this.#rejections.count(slug as RefusalSlug, n);
     }
   }
 
   claimOf(userId: string): CouponView | null {
     if (!this.#def) return null;
     assertUserId(userId);
-    const row = this.#claimRow(userId);
+    const row = this.#claims.byUser(userId);
     return row ? couponView(this.#def.id, row, this.clock.now()) : null;
   }
 
   stats(): StatsView | null {
     if (!this.#def) return null;
     const now = this.clock.now();
-    const rejected: Record<string, number> = {};
-    for (const r of this.ctx.storage.sql.exec<{ slug: string; n: number }>(
-      "SELECT slug, n FROM rejections",
-    )) {
-      rejected[r.slug] = r.n;
-    }
-    for (const [slug, n] of this.#pendingRejections) rejected[slug] = (rejected[slug] ?? 0) + n;
-    const outbox = this.#outbox.pending();
-    const sinks = perSink((sink) => this.#sinkView(sink, now));
-    return {
-      event: this.#view(this.#def, now),
-      claims: { issued: this.#counters.issued, rejected },
-      outbox: {
-        pending: outbox.pending,
-        oldestAgeMs: ageMs(outbox.oldestCreatedAt, now),
-        deadLetters: Object.values(sinks).reduce((n, sink) => n + sink.deadLetters, 0),
-      },
-      sinks,
-    };
+    return eventStats({
+      event: eventView(this.#def, this.#counters, now),
+      issued: this.#counters.issued,
+      rejected: this.#rejections.totals(),
+      outbox: this.#outbox,
+      status: this.#sinkStatus,
+      sinks: this.#sinks(),
+      now,
+    });
   }
 
   deadLetters(limit = 100): DeadLetter[] | null {
@@ -396,7 +375,7 @@ export class CouponEvent extends DurableObject<Env> {
     const requeued = this.ctx.storage.transactionSync(() =>
       this.#outbox.requeueDeadLetters(this.clock.now()),
     );
-    if (requeued > 0) this.#scheduleDrain();
+    if (requeued > 0) this.#alarm.drainSoon();
     return { requeued };
   }
 
@@ -428,87 +407,8 @@ export class CouponEvent extends DurableObject<Env> {
       next = Date.now() + DRAIN_ERROR_RETRY_MS;
     }
     // Not awaited: a slow or absent Redis must never slow the drain.
-    this.#publishSummary(next === null);
-    const holdLapse = this.#nextHoldLapse();
-    if (holdLapse !== null) next = next === null ? holdLapse : Math.min(next, holdLapse);
-    this.#drainAt = next;
-    if (next === null) return;
-    try {
-      await this.ctx.storage.setAlarm(next);
-    } catch (err) {
-      // Let the next claim schedule a drain again rather than believe one is coming.
-      this.#drainAt = null;
-      throw err;
-    }
-  }
-
-  /** Best effort, one at a time: health reads it; a Redis outage must never stop the drain. */
-  #publishSummary(idle: boolean): void {
-    const redis = redisFor(this.env);
-    const now = Date.now();
-    if (!redis) return;
-    if (this.#publishing) {
-      // The final, idle state must not be lost behind an earlier summary still on its way.
-      this.#republishIdle ||= idle;
-      return;
-    }
-    if (!idle && now - this.#summaryPublishedAt < SUMMARY_EVERY_MS) return;
-    const stats = this.stats();
-    if (!stats) return;
-    const summary = { eventId: stats.event.id, at: now, outbox: stats.outbox, sinks: stats.sinks };
-    this.#publishing = true;
-    this.#summaryPublishedAt = now;
-    this.ctx.waitUntil(
-      withTimeout(publishOutboxSummary(redis, summary), 2_000, "outbox summary")
-        .catch((err: unknown) => {
-          this.#summaryPublishedAt = 0;
-          console.warn(
-            JSON.stringify({
-              level: "warn",
-              msg: "outbox summary not published",
-              error: String(err),
-            }),
-          );
-        })
-        .finally(() => {
-          this.#publishing = false;
-          if (this.#republishIdle) {
-            this.#republishIdle = false;
-            this.#publishSummary(true);
-          }
-        }),
-    );
-  }
-
-  /** The alarm within DRAIN_DELAY_MS (sooner than one set for a hold's end, if need be). */
-  #scheduleDrain(): void {
-    const at = Date.now() + DRAIN_DELAY_MS;
-    if (this.#drainAt !== null && this.#drainAt <= at) return;
-    this.#drainAt = at;
-    void this.ctx.storage.setAlarm(at);
-  }
-
-  #sinkView(sink: SinkName, now: number): SinkView {
-    const status = this.#sinkStatus.get(sink);
-    const backlog = this.#outbox.backlog(sink);
-    const enabled = this.#sinks()[sink] !== null;
-    return {
-      state: !enabled
-        ? "disabled"
-        : status.failures > 0 || this.#hasRetries(sink)
-          ? "retrying"
-          : "ok",
-      delivered: status.delivered,
-      lastError: status.lastError,
-      lastDeliveredAt: isoOrNull(status.lastDeliveredAt),
-      backlog: enabled ? backlog.pending : 0,
-      oldestPendingAgeMs: enabled ? ageMs(backlog.oldestCreatedAt, now) : 0,
-      deadLetters: this.#outbox.deadLetterCount(sink),
-    };
-  }
-
-  #hasRetries(sink: SinkName): boolean {
-    return (this.#outbox.nextDue(sink) ?? 0) > this.clock.now();
+    this.#publications.summary(next === null);
+    await this.#alarm.afterRun(next, this.#nextHoldLapse());
   }
 
   /** The configured sinks, or a test's replacements for some of them. */
@@ -529,50 +429,6 @@ export class CouponEvent extends DurableObject<Env> {
     this.#pauseChanges = row.pause_changes;
   }
 
-  #view(def: EventDefinition, now: number): EventView {
-    return eventView(def, this.#counters, now);
-  }
-
-  #claimRow(userId: string): CouponRow | undefined {
-    return this.ctx.storage.sql
-      .exec<CouponRow>(`SELECT ${COUPON_COLUMNS} FROM claims WHERE user_id = ?`, userId)
-      .toArray()[0];
-  }
-
-  #couponRow(couponId: string): CouponRow | undefined {
-    return this.ctx.storage.sql
-      .exec<CouponRow>(`SELECT ${COUPON_COLUMNS} FROM claims WHERE coupon_id = ?`, couponId)
-      .toArray()[0];
-  }
-
-  /** The rows of those of `userIds` who hold a coupon: one read, whatever the batch size. */
-  #claimRows(userIds: readonly string[]): Map<string, CouponRow> {
-    const rows = this.ctx.storage.sql.exec<CouponRow>(
-      `SELECT ${COUPON_COLUMNS} FROM claims WHERE user_id IN (SELECT value FROM json_each(?))`,
-      JSON.stringify(userIds),
-    );
-    const held = new Map<string, CouponRow>();
-    for (const row of rows) held.set(row.user_id, row);
-    return held;
-  }
-
-  /**
-   * New claims in one statement, in arrival order (a JSON array keeps it one bound parameter
-   * whatever the batch size). Each row is also its `coupon.issued` record: the outbox reads the
-   * claims table as its log of issues (outbox.ts).
-   */
-  #insertClaims(rows: readonly CouponRow[], now: number): void {
-    const def = this.#def;
-    if (!def) throw new Error("claims without an event");
-    this.ctx.storage.sql.exec(
-      `INSERT INTO claims (user_id, coupon_id, issued_at, expires_at)
-       SELECT value ->> 0, value ->> 1, ?2, ?3 FROM json_each(?1) ORDER BY key`,
-      JSON.stringify(rows.map((r) => [r.user_id, r.coupon_id])),
-      now,
-      def.couponExpiresAt,
-    );
-  }
-
   /** Decides and applies one change of a coupon (`owner` null: an operator's change). */
   #change(
     couponId: string,
@@ -586,7 +442,7 @@ export class CouponEvent extends DurableObject<Env> {
     if (!def) return { outcome: "unknown-event" };
     const now = this.clock.now();
     const answer = this.ctx.storage.transactionSync((): LifecycleAnswer => {
-      const row = this.#couponRow(couponId);
+      const row = this.#claims.byCoupon(couponId);
       if (!row || (owner !== null && row.user_id !== owner)) {
         return { outcome: "refused", slug: "not-found" };
       }
@@ -595,26 +451,15 @@ export class CouponEvent extends DurableObject<Env> {
       if (decision.kind === "same") return { outcome: "ok", coupon: couponView(def.id, row, now) };
       return { outcome: "ok", coupon: this.#apply(def, row, decision.change, now) };
     });
-    this.#scheduleDrain();
-    this.#scheduleHoldLapse();
+    this.#alarm.drainSoon();
+    this.#alarm.noLaterThan(this.#nextHoldLapse());
     return answer;
   }
 
   /** Writes a change to the row and its record to the outbox (inside the caller's transaction). */
   #apply(def: EventDefinition, row: CouponRow, change: CouponChange, now: number): CouponView {
     const next: CouponRow = { ...row, ...change, version: row.version + 1 };
-    this.ctx.storage.sql.exec(
-      `UPDATE claims SET status = ?, redeemed_at = ?, order_id = ?, held_order_id = ?,
-         held_until = ?, restored_order_id = ?, version = ? WHERE coupon_id = ?`,
-      next.status,
-      next.redeemed_at,
-      next.order_id,
-      next.held_order_id,
-      next.held_until,
-      next.restored_order_id,
-      next.version,
-      row.coupon_id,
-    );
+    this.#claims.update(next);
     const coupon = couponView(def.id, next, now);
     const record: CouponRecord = { type: change.type, schemaVersion: 1, coupon, at: iso(now) };
     this.#outbox.add(coupon.id, next.version, record, now);
@@ -627,13 +472,7 @@ export class CouponEvent extends DurableObject<Env> {
     if (!def) return;
     const now = this.clock.now();
     this.ctx.storage.transactionSync(() => {
-      const lapsed = this.ctx.storage.sql
-        .exec<CouponRow>(
-          `SELECT ${COUPON_COLUMNS} FROM claims WHERE held_until IS NOT NULL AND held_until <= ?`,
-          now,
-        )
-        .toArray();
-      for (const row of lapsed) {
+      for (const row of this.#claims.lapsedHolds(now)) {
         const decision = decideHoldLapse(row, now);
         if (decision.kind === "change") this.#apply(def, row, decision.change, now);
       }
@@ -642,41 +481,7 @@ export class CouponEvent extends DurableObject<Env> {
 
   /** When the next hold lapses, in real time (the clock may be a test's), or null. */
   #nextHoldLapse(): number | null {
-    const at = this.ctx.storage.sql
-      .exec<{ at: number | null }>(
-        "SELECT MIN(held_until) AS at FROM claims WHERE held_until IS NOT NULL",
-      )
-      .one().at;
-    return at === null ? null : Date.now() + Math.max(0, at - this.clock.now());
-  }
-
-  /** Makes sure the alarm comes no later than the next hold's end. */
-  #scheduleHoldLapse(): void {
-    const at = this.#nextHoldLapse();
-    if (at === null || (this.#drainAt !== null && this.#drainAt <= at)) return;
-    this.#drainAt = at;
-    void this.ctx.storage.setAlarm(at);
-  }
-
-  #countRejection(slug: RefusalSlug, n = 1): void {
-    this.#pendingRejections.set(slug, (this.#pendingRejections.get(slug) ?? 0) + n);
-    this.#rejectionsFlush ??= setTimeout(() => this.#flushRejections(), REJECTIONS_EVERY_MS);
-  }
-
-  /** One write for every refusal of the last second (lost only if the object dies first). */
-  #flushRejections(): void {
-    this.#rejectionsFlush = null;
-    const counts = [...this.#pendingRejections];
-    this.#pendingRejections.clear();
-    this.ctx.storage.transactionSync(() => {
-      for (const [slug, n] of counts) {
-        this.ctx.storage.sql.exec(
-          "INSERT INTO rejections (slug, n) VALUES (?, ?) ON CONFLICT (slug) DO UPDATE SET n = n + excluded.n",
-          slug,
-          n,
-        );
-      }
-    });
+    return realTime(this.#claims.nextHoldEnd(), this.clock);
   }
 
   #countersAt(now: number): EventCounters {
@@ -703,49 +508,9 @@ export class CouponEvent extends DurableObject<Env> {
 
   #holdersFilter(): HoldersFilter | null {
     if (this.#holders || this.#counters.issued > MAX_FILTERED_HOLDERS) return this.#holders;
-    const ids = this.ctx.storage.sql.exec<{ user_id: string }>("SELECT user_id FROM claims");
-    const users = (function* () {
-      for (const row of ids) yield row.user_id;
-    })();
-    this.#holders = buildHoldersFilter(users, this.#counters.issued);
+    this.#holders = buildHoldersFilter(this.#claims.userIds(), this.#counters.issued);
     return this.#holders;
   }
-
-  /** At most every SNAPSHOT_EVERY_MS while the event changes; Redis trouble never reaches a claim. */
-  #publishSnapshotSoon(): void {
-    if (!redisFor(this.env)) return;
-    if (this.#snapshotPublish) {
-      this.#snapshotDirty = true;
-      return;
-    }
-    this.#snapshotDirty = false;
-    const wait = Math.max(0, this.#snapshotPublishedAt + SNAPSHOT_EVERY_MS - Date.now());
-    this.#snapshotPublish = setTimeout(() => {
-      const redis = redisFor(this.env);
-      const snapshot = this.snapshot();
-      this.#snapshotPublishedAt = Date.now();
-      if (!redis || !snapshot) {
-        this.#snapshotPublish = null;
-        return;
-      }
-      this.ctx.waitUntil(
-        withTimeout(publishSnapshot(redis, snapshot), 2_000, "event snapshot")
-          .catch((err: unknown) => {
-            console.warn(
-              JSON.stringify({ level: "warn", msg: "snapshot not published", error: String(err) }),
-            );
-          })
-          .finally(() => {
-            this.#snapshotPublish = null;
-            if (this.#snapshotDirty) this.#publishSnapshotSoon();
-          }),
-      );
-    }, wait);
-  }
-}
-
-function ageMs(since: number | null, now: number): number {
-  return since === null ? 0 : Math.max(0, now - since);
 }
 
 function couponDecision(outcome: "issued" | "existing", coupon: CouponView): ClaimDecision {
@@ -757,9 +522,6 @@ function assertUserId(userId: string): void {
   const fault = userIdFault(userId);
   if (fault !== null) throw new TypeError(`userId ${fault}`);
 }
-
-const COUPON_COLUMNS =
-  "coupon_id, user_id, issued_at, expires_at, status, redeemed_at, order_id, held_order_id, held_until, restored_order_id, version";
 
 // RPC is a boundary too: the Worker validated these, the object checks them again.
 const orderId = z.string().min(1).max(ORDER_ID_MAX_LENGTH).refine(isWellFormed);
