@@ -16,8 +16,12 @@ export interface LoadInit {
   secret: string;
   /** Prefix of every user id this benchmark run mints, so users never repeat across runs. */
   userPrefix: string;
-  /** workerd's pid: its CPU time is read from /proc right at the start and end of each load. */
-  workerdPid: number;
+  /**
+   * The objects' workerd (with FRONTS=0 the only one) and the front processes: their CPU time is
+   * read from /proc right at the start and end of each load, per role.
+   */
+  objectsPid: number;
+  frontPids: number[];
   /** The stack's other processes (this Node process, mariadbd, redis-server), to tell them from others. */
   stackPids: number[];
 }
@@ -69,8 +73,11 @@ export interface LoadSummary {
   statuses: Record<string, number>;
   /** CPU time of this load thread during the load, µs. */
   loadCpuUs: number;
-  /** utime + stime of the workerd process during the load, in clock ticks. */
+  /** utime + stime of every workerd process during the load, in clock ticks. */
   workerdTicks: number;
+  /** The same, of the front processes alone (0 with FRONTS=0) and of the objects' process. */
+  frontTicks: number;
+  objectsTicks: number;
   /**
    * Busy CPU time of the whole machine (/proc/stat) during the load, minus workerd and the rest
    * of the stack, in clock ticks: other processes competing for the cores (plus kernel time not
@@ -131,7 +138,8 @@ export function machineTicks(): number {
 }
 
 interface CpuMark {
-  workerd: number;
+  fronts: number;
+  objects: number;
   stack: number;
   machine: number;
   thread: NodeJS.CpuUsage;
@@ -146,7 +154,8 @@ function cpuMark(): CpuMark {
     }
   }, 0);
   return {
-    workerd: cpuTicks(init.workerdPid),
+    fronts: init.frontPids.reduce((sum, pid) => sum + cpuTicks(pid), 0),
+    objects: cpuTicks(init.objectsPid),
     stack,
     machine: machineTicks(),
     thread: process.threadCpuUsage(),
@@ -230,7 +239,9 @@ function summarize(
   fromInstant?: Float64Array,
 ): LoadSummary {
   const end = cpuMark();
-  const workerdTicks = end.workerd - start.workerd;
+  const frontTicks = end.fronts - start.fronts;
+  const objectsTicks = end.objects - start.objects;
+  const workerdTicks = frontTicks + objectsTicks;
   const otherTicks = end.machine - start.machine - workerdTicks - (end.stack - start.stack);
   const cpu = process.threadCpuUsage(start.thread);
   return {
@@ -241,6 +252,8 @@ function summarize(
     statuses: Object.fromEntries(statuses),
     loadCpuUs: cpu.user + cpu.system,
     workerdTicks,
+    frontTicks,
+    objectsTicks,
     otherTicks,
   };
 }

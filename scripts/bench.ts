@@ -29,7 +29,7 @@ import { Worker } from "node:worker_threads";
 import { sign } from "hono/jwt";
 import { startLocalCloud } from "../local/cloud.ts";
 import { freePort } from "../local/servers/process.ts";
-import { bundleWorker, type RunningWorker, startWorker } from "../local/worker.ts";
+import { bundleWorker, frontsFromEnv, type RunningWorker, startWorker } from "../local/worker.ts";
 import { workerBindings } from "../local/worker-bindings.ts";
 import type {
   BurstRequest,
@@ -73,11 +73,14 @@ const { values: args } = parseArgs({
     before: { type: "string" },
     patience: { type: "string" },
     workerd: { type: "string", default: "current" },
+    fronts: { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
 
 const RUNTIME = args.workerd === "pre" ? "pre" : "current";
+/** Front processes beside the objects' one (0: one process, as before the split). */
+const FRONTS = frontsFromEnv(args.fronts === undefined ? process.env : { FRONTS: args.fronts });
 if (args.workerd !== "pre" && args.workerd !== "current") {
   throw new Error("--workerd: current (what wrangler brings) or pre (1.20261013.1)");
 }
@@ -157,6 +160,10 @@ interface Medians {
   /** Bursts: latency from the common instant (p50, p99, max), medians of runs. */
   fromInstant?: { p50: number; p99: number; max: number };
   workerdUsPerReq: number;
+  /** Per process: the fronts' CPU per request, the objects' per request and per issued claim. */
+  frontUsPerReq: number;
+  objectsUsPerReq: number;
+  objectsUsPerIssued: number | null;
   /** The load thread's CPU as a share of one core during the load. */
   loadCpuPct: number;
   /** Other processes' CPU (not the stack's) during the load, as a share of one core. */
@@ -185,6 +192,8 @@ interface Meta {
   memGiB: number;
   node: string;
   workerd: string;
+  /** Front processes (0: front and objects in one process). */
+  fronts?: number;
   undici: string;
   clkTck: number;
   /** 1-minute load average when the benchmark started (a busy machine skews every figure). */
@@ -244,6 +253,7 @@ function meta(): Meta {
     memGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     workerd: RUNTIME === "pre" ? pkg("workerd-1.20261013.1") : pkg("workerd"),
+    fronts: FRONTS,
     undici: pkg("undici"),
     clkTck: Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100,
     loadAvg: loadavg()[0] ?? 0,
@@ -316,6 +326,7 @@ async function startStack(dir: string): Promise<Stack> {
       port: await freePort(HOST),
       bareWorkerPort: await freePort(HOST),
       runtime: RUNTIME,
+      fronts: FRONTS,
       // Random secrets for this run; every other binding exactly as `npm start` passes it.
       bindings: { JWT_SECRET: SECRET, ADMIN_TOKEN: ADMIN, ...workerBindings(cloud) },
     });
@@ -392,7 +403,8 @@ function newLoadThread(s: Stack): LoadThread {
   return new LoadThread({
     secret: SECRET,
     userPrefix: `bench-${RUN_ID}-${++loadThreads}`,
-    workerdPid: s.worker.pid,
+    objectsPid: s.worker.pid,
+    frontPids: s.worker.frontPids,
     stackPids: s.stackPids,
   });
 }
@@ -503,11 +515,13 @@ async function untilQuiet(s: Stack, clkTck: number): Promise<void> {
       }
     }, 0);
   for (;;) {
-    const w0 = cpuTicks(s.worker.pid);
+    const workerdTicks = () =>
+      [s.worker.pid, ...s.worker.frontPids].reduce((sum, pid) => sum + cpuTicks(pid), 0);
+    const w0 = workerdTicks();
     const s0 = stackTicks();
     const m0 = machineTicks();
     await sleep(windowMs);
-    const workerd = cpuTicks(s.worker.pid) - w0;
+    const workerd = workerdTicks() - w0;
     const others = machineTicks() - m0 - workerd - (stackTicks() - s0);
     if (workerd <= tick(0.04) && others <= tick(0.1)) return;
     if (Date.now() > deadline) {
@@ -654,6 +668,15 @@ function mediansOf(runs: RunResult[], clkTck: number, expected: string[]): Media
     workerdUsPerReq: pick(
       (r) => (r.summary.workerdTicks * 1e6) / clkTck / Math.max(1, r.summary.requests),
     ),
+    frontUsPerReq: pick(
+      (r) => (r.summary.frontTicks * 1e6) / clkTck / Math.max(1, r.summary.requests),
+    ),
+    objectsUsPerReq: pick(
+      (r) => (r.summary.objectsTicks * 1e6) / clkTck / Math.max(1, r.summary.requests),
+    ),
+    objectsUsPerIssued: runs.every((r) => r.issued > 0)
+      ? pick((r) => (r.summary.objectsTicks * 1e6) / clkTck / r.issued)
+      : null,
     loadCpuPct: pick((r) => (100 * r.summary.loadCpuUs) / 1000 / r.summary.elapsedMs),
     otherCpuPct: pick((r) => (100 * r.summary.otherTicks * 1000) / clkTck / r.summary.elapsedMs),
     statuses,
@@ -698,6 +721,21 @@ function fmtStatuses(st: Record<string, number>): string {
     .join(", ");
 }
 
+/** Per-process CPU; older result files (one process, no split figures) show a dash. */
+function fmtPerProcess(r: Medians): { front: string; objects: string } {
+  if (r.frontUsPerReq === undefined || r.objectsUsPerReq === undefined) {
+    return { front: "—", objects: "—" };
+  }
+  const issued =
+    r.objectsUsPerIssued === null || r.objectsUsPerIssued === undefined
+      ? ""
+      : ` · ${fmtInt(r.objectsUsPerIssued)}`;
+  return {
+    front: r.frontUsPerReq === 0 ? "(one process)" : fmtInt(r.frontUsPerReq),
+    objects: `${fmtInt(r.objectsUsPerReq)}${issued}`,
+  };
+}
+
 /** A warning when other processes competed for the cores during some scenario. */
 function disturbed(file: BenchFile): string {
   const busy = SCENARIOS.filter((n) => (file.results[n]?.otherCpuPct ?? 0) > 20);
@@ -709,15 +747,15 @@ function disturbed(file: BenchFile): string {
 function resultsTable(file: BenchFile): string {
   const results = file.results;
   const rows = [
-    "| scenario | load | req/s | p50 | p95 | p99 | max | from the instant: p50 / p99 / max | answers (median of runs) | errors per run | workerd CPU µs/req | load thread CPU | other CPU |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |",
+    "| scenario | load | req/s | p50 | p95 | p99 | max | from the instant: p50 / p99 / max | answers (median of runs) | errors per run | workerd CPU µs/req | front µs/req | objects µs/req · per issued | load thread CPU | other CPU |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const name of SCENARIOS) {
     const r = results[name];
     if (!r) continue;
     if (r.failed) {
       rows.push(
-        `| ${name} | ${DESCRIPTION[name](file.config)} | failed: ${r.failed.split("\n")[0]} | | | | | | | | | | |`,
+        `| ${name} | ${DESCRIPTION[name](file.config)} | failed: ${r.failed.split("\n")[0]} | | | | | | | | | | | | |`,
       );
       continue;
     }
@@ -728,7 +766,7 @@ function resultsTable(file: BenchFile): string {
       ? ` (not expected, all runs: ${fmtStatuses(r.unexpected)})`
       : "";
     rows.push(
-      `| ${name} | ${DESCRIPTION[name](file.config)} | ${fmtInt(r.reqPerSec)} | ${fmtMs(r.p50)} | ${fmtMs(r.p95)} | ${fmtMs(r.p99)} | ${fmtMs(r.max)} | ${fi} | ${fmtStatuses(r.statuses)} | ${r.errorsPerRun.join(" / ")}${unexpected} | ${fmtInt(r.workerdUsPerReq)} | ${r.loadCpuPct.toFixed(0)}% | ${(r.otherCpuPct ?? 0).toFixed(0)}% |`,
+      `| ${name} | ${DESCRIPTION[name](file.config)} | ${fmtInt(r.reqPerSec)} | ${fmtMs(r.p50)} | ${fmtMs(r.p95)} | ${fmtMs(r.p99)} | ${fmtMs(r.max)} | ${fi} | ${fmtStatuses(r.statuses)} | ${r.errorsPerRun.join(" / ")}${unexpected} | ${fmtInt(r.workerdUsPerReq)} | ${fmtPerProcess(r).front} | ${fmtPerProcess(r).objects} | ${r.loadCpuPct.toFixed(0)}% | ${(r.otherCpuPct ?? 0).toFixed(0)}% |`,
     );
   }
   return rows.join("\n");
@@ -1034,7 +1072,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const m = meta();
   log(
-    `bench: ${selected.join(", ")}; ${CONFIG.runs} run(s) each; ${m.cpu}, ${m.cores} cores; workerd ${m.workerd}; ${m.commit}`,
+    `bench: ${selected.join(", ")}; ${CONFIG.runs} run(s) each; ${m.cpu}, ${m.cores} cores; workerd ${m.workerd}, FRONTS=${m.fronts}; ${m.commit}`,
   );
   const results: BenchFile["results"] = {};
   let failures = 0;
@@ -1053,7 +1091,7 @@ async function main(): Promise<void> {
         runs.push(r);
         const s = r.summary;
         log(
-          `${name} run ${i}: ${fmtInt(s.requests / (s.elapsedMs / 1000))} req/s, p50 ${fmtMs(s.p50)} p95 ${fmtMs(s.p95)} p99 ${fmtMs(s.p99)} max ${fmtMs(s.max)}, ${fmtStatuses(s.statuses)}, workerd ${fmtInt((s.workerdTicks * 1e6) / m.clkTck / Math.max(1, s.requests))} µs/req${r.issuedServer !== undefined ? `, event issued ${r.issuedServer}` : ""}`,
+          `${name} run ${i}: ${fmtInt(s.requests / (s.elapsedMs / 1000))} req/s, p50 ${fmtMs(s.p50)} p95 ${fmtMs(s.p95)} p99 ${fmtMs(s.p99)} max ${fmtMs(s.max)}, ${fmtStatuses(s.statuses)}, workerd ${fmtInt((s.workerdTicks * 1e6) / m.clkTck / Math.max(1, s.requests))} µs/req (front ${fmtInt((s.frontTicks * 1e6) / m.clkTck / Math.max(1, s.requests))}, objects ${fmtInt((s.objectsTicks * 1e6) / m.clkTck / Math.max(1, s.requests))})${r.issuedServer !== undefined ? `, event issued ${r.issuedServer}` : ""}`,
         );
       }
       results[name] = mediansOf(runs, m.clkTck, EXPECTED[name]);
@@ -1109,6 +1147,9 @@ function emptyMedians(): Medians {
     p99: 0,
     max: 0,
     workerdUsPerReq: 0,
+    frontUsPerReq: 0,
+    objectsUsPerReq: 0,
+    objectsUsPerIssued: null,
     loadCpuPct: 0,
     otherCpuPct: 0,
     statuses: {},

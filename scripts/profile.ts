@@ -1,9 +1,10 @@
 /**
  * `npm run profile -- [--route claims|sold-out|get-event|touch-nothing] [--seconds 5]`: a V8 CPU
  * profile of the Worker under load, taken through workerd's inspector, on the same stack as
- * `npm start` / `npm run bench`. Prints the functions with the most self time per service (the
- * front Worker and the objects) and writes `.local/profile/<service>.cpuprofile` (open it in
- * Chrome DevTools' Performance panel or any .cpuprofile viewer).
+ * `npm start` / `npm run bench` (FRONTS as there: the first front's process and the objects'
+ * process are profiled apart). Prints the functions with the most self time per process and
+ * service and writes `.local/profile/<process>-<service>.cpuprofile` (open it in Chrome DevTools'
+ * Performance panel or any .cpuprofile viewer).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -136,17 +137,31 @@ async function main(): Promise<void> {
               headers: { authorization: `Bearer ${tokens.pop() ?? ""}` },
             };
 
-    const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as {
-      id: string;
-      title: string;
-      webSocketDebuggerUrl: string;
-    }[];
-    const sessions = await Promise.all(
-      targets.map(async (t) => ({
-        title: t.title || t.id,
-        s: await session(t.webSocketDebuggerUrl),
-      })),
-    );
+    // Split layout: the first front's inspector on inspectorPort, the objects' on the next one.
+    const inspectors =
+      worker.fronts === 0
+        ? [{ process: "workerd", port: inspectorPort }]
+        : [
+            { process: "front", port: inspectorPort },
+            { process: "objects", port: inspectorPort + 1 },
+          ];
+    const sessions = (
+      await Promise.all(
+        inspectors.map(async ({ process, port }) => {
+          const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
+            id: string;
+            title: string;
+            webSocketDebuggerUrl: string;
+          }[];
+          return Promise.all(
+            targets.map(async (t) => ({
+              title: `${process}-${t.title || t.id}`,
+              s: await session(t.webSocketDebuggerUrl),
+            })),
+          );
+        }),
+      )
+    ).flat();
     for (const { s } of sessions) {
       await s.send("Profiler.enable");
       await s.send("Profiler.setSamplingInterval", { interval: 100 });

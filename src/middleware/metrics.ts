@@ -3,6 +3,7 @@ import { matchedRoutes } from "hono/route";
 import { EVENT_ID_PATTERN } from "../../domain/identifiers.ts";
 import type { HonoEnv } from "../hono-env.ts";
 import { metrics, type Sample } from "../lib/metrics.ts";
+import { waitUntilOf } from "../lib/wait-until.ts";
 import { ProblemError, type ProblemSlug } from "../problems.ts";
 import { logRequest } from "./request-log.ts";
 
@@ -48,7 +49,7 @@ export const observeRequests = createMiddleware<HonoEnv>(async (c, next) => {
     blobs: [sample.method, route, String(status), slug, sample.eventId],
     doubles: [ms, status],
   });
-  logRequest(c, sample);
+  logRequest(c, sample, waitUntilOf(c));
 });
 
 /** The route that answered, written as in the OpenAPI document (`/v1/events/{id}`). */

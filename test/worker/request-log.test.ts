@@ -5,17 +5,20 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { buildApp } from "../../src/app.ts";
 import { ADMIN_TOKEN, createEvent, JWT_SECRET, ORIGIN, userToken } from "./helpers.ts";
 
-// The test projects run with REQUEST_LOG=off (quiet output); this app gets it on.
+// The test projects run with REQUEST_LOG=off (quiet output); these apps get it on.
 const app = buildApp();
-const logging = { ...env, REQUEST_LOG: "on" };
+const every = { ...env, REQUEST_LOG: "all" };
+const tallied = { ...env, REQUEST_LOG: "on" };
 
 async function logged(
   path: string,
   init: RequestInit,
+  bindings: Env = every,
 ): Promise<{ res: Response; lines: string[] }> {
   const spy = vi.spyOn(console, "log").mockImplementation(() => {});
   const ctx = createExecutionContext();
-  const res = await app.fetch(new Request(`${ORIGIN}${path}`, init), logging, ctx);
+  const res = await app.fetch(new Request(`${ORIGIN}${path}`, init), bindings, ctx);
+  // Also waits for the second after which successes are logged as one line (REQUEST_LOG=on).
   await waitOnExecutionContext(ctx);
   const lines = spy.mock.calls.map((call) => String(call[0]));
   spy.mockRestore();
@@ -25,7 +28,45 @@ async function logged(
 afterEach(() => vi.restoreAllMocks());
 
 describe("request logs", () => {
-  it("a claim is one JSON line: request id, route, status, latency, event, a hash of the user", async () => {
+  it("by default successes and 409s are one line per second and kind; errors one line each", async () => {
+    const event = await createEvent({ totalStock: 1 });
+    const claim = async (sub: string) =>
+      logged(
+        `/v1/events/${event.id}/claims`,
+        { method: "POST", headers: { Authorization: `Bearer ${await userToken(sub)}` } },
+        tallied,
+      );
+    const issued = await claim("tally-alice");
+    expect(issued.res.status).toBe(201);
+    const line = JSON.parse(issued.lines[0] ?? "") as Record<string, unknown>;
+    expect(issued.lines).toHaveLength(1);
+    expect(line).toMatchObject({
+      level: "info",
+      msg: "requests",
+      method: "POST",
+      route: "/v1/events/{id}/claims",
+      status: 201,
+      event: event.id,
+      count: 1,
+    });
+    expect(line.msMax).toBeTypeOf("number");
+    expect(issued.lines[0]).not.toContain("tally-alice");
+    // A 409 is tallied too; a 401 is an error of its own, at once, with its request id.
+    expect((await claim("tally-bob")).lines[0]).toContain('"slug":"sold-out"');
+    const refused = await logged(
+      "/v1/admin/metrics",
+      { headers: { Authorization: "Bearer not-the-admin-token-at-all" } },
+      tallied,
+    );
+    expect(refused.res.status).toBe(401);
+    expect(JSON.parse(refused.lines[0] ?? "")).toMatchObject({
+      msg: "request",
+      status: 401,
+      requestId: refused.res.headers.get("X-Request-Id"),
+    });
+  });
+
+  it("with REQUEST_LOG=all a claim is one JSON line: request id, route, status, latency, event, a hash of the user", async () => {
     const event = await createEvent({ totalStock: 1 });
     const token = await userToken("log-alice");
     const { res, lines } = await logged(`/v1/events/${event.id}/claims`, {
