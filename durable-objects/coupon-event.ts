@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
+import { planClaims } from "../domain/claim-batch.ts";
 import { type Clock, systemClock } from "../domain/clock.ts";
 import { COUPON_ID_PATTERN, newCouponId } from "../domain/coupon-id.ts";
 import {
@@ -27,13 +28,11 @@ import {
   type LedgerCounters,
   REFUSAL_SLUGS,
   type RefusalSlug,
-  refuse,
 } from "../domain/ledger.ts";
 import type { CouponRecord } from "../domain/sinks.ts";
 import {
   type ClaimAnswer,
   type ClaimBatchAnswer,
-  type ClaimDecision,
   type ClaimResult,
   type CouponRow,
   type CouponView,
@@ -79,6 +78,8 @@ export class CouponEvent extends DurableObject<Env> {
   } = {};
   /** Claim calls that reached this object since it started (tests count what the edge sheds). */
   claimCalls = 0;
+  /** Calls that carried them (`claimBatch`), so tests can see batches form. */
+  claimBatchCalls = 0;
   #def: EventDefinition | null = null;
   #counters: LedgerCounters = { issued: 0, paused: false };
   #pauseChanges = 0;
@@ -179,47 +180,18 @@ export class CouponEvent extends DurableObject<Env> {
       throw new TypeError(`userIds must be an array of at most ${MAX_CLAIM_BATCH} user ids`);
     }
     this.claimCalls += userIds.length;
+    this.claimBatchCalls += 1;
     const def = this.#def;
     if (!def) return { outcome: "unknown-event" };
     for (const userId of userIds) assertUserId(userId);
     const now = this.clock.now();
 
-    const unique = [...new Set(userIds)];
-    const held = this.#claims.byUsers(unique);
-    const decided = new Map<string, ClaimDecision>();
-    const fresh: CouponRow[] = [];
-    const counters: LedgerCounters = { ...this.#counters };
-    for (const userId of unique) {
-      const row = held.get(userId);
-      // A holder gets the coupon back whatever the stock.
-      if (row) {
-        decided.set(userId, couponDecision("existing", couponView(def.id, row, now)));
-        continue;
-      }
-      // Each new coupon counts before the next user is decided: stock runs out mid-batch.
-      const refusal = refuse(def, counters, now);
-      if (refusal) {
-        decided.set(userId, { outcome: "refused", refusal });
-        continue;
-      }
-      const issued: CouponRow = {
-        coupon_id: newCouponId(def.id),
-        user_id: userId,
-        issued_at: now,
-        expires_at: def.couponExpiresAt,
-        status: "issued",
-        redeemed_at: null,
-        order_id: null,
-        held_order_id: null,
-        held_until: null,
-        restored_order_id: null,
-        version: 1,
-      };
-      fresh.push(issued);
-      counters.issued += 1;
-      decided.set(userId, couponDecision("issued", couponView(def.id, issued, now)));
-    }
-
+    // Decided from memory and one read of the batch's holders, before any write: a batch of
+    // refusals writes nothing and never waits for a storage flush.
+    const held = this.#claims.byUsers([...new Set(userIds)]);
+    const { results, fresh } = planClaims(def, this.#counters, now, userIds, held, () =>
+      newCouponId(def.id),
+    );
     if (fresh.length > 0) {
       this.ctx.storage.transactionSync(() => {
         this.#claims.insert(fresh, now, def.couponExpiresAt);
@@ -230,22 +202,9 @@ export class CouponEvent extends DurableObject<Env> {
       this.#alarm.drainSoon();
       this.#publications.snapshotSoon();
     }
-
-    const seen = new Set<string>();
-    const results = userIds.map((userId): ClaimDecision => {
-      const decision = decided.get(userId);
-      if (!decision) throw new Error("claim left undecided");
-      if (decision.outcome === "refused") {
-        this.#rejections.count(decision.refusal.slug);
-        return decision;
-      }
-      // The same user again in this batch gets the coupon just issued, as a holder.
-      const again = seen.has(userId);
-      seen.add(userId);
-      return again && decision.outcome === "issued"
-        ? { ...decision, outcome: "existing" }
-        : decision;
-    });
+    for (const result of results) {
+      if (result.outcome === "refused") this.#rejections.count(result.refusal.slug);
+    }
     const answer: ClaimBatchAnswer = {
       outcome: "decided",
       results,
@@ -511,10 +470,6 @@ export class CouponEvent extends DurableObject<Env> {
     this.#holders = buildHoldersFilter(this.#claims.userIds(), this.#counters.issued);
     return this.#holders;
   }
-}
-
-function couponDecision(outcome: "issued" | "existing", coupon: CouponView): ClaimDecision {
-  return { outcome, coupon, json: JSON.stringify(coupon) };
 }
 
 function assertUserId(userId: string): void {

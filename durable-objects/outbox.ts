@@ -1,3 +1,4 @@
+import { issuedRow } from "../domain/claim-batch.ts";
 import {
   type CouponRecord,
   type DeliveryReport,
@@ -6,7 +7,7 @@ import {
   SINK_NAMES,
   type SinkName,
 } from "../domain/sinks.ts";
-import { type CouponRow, couponView, iso } from "../domain/views.ts";
+import { couponView, iso } from "../domain/views.ts";
 
 type Row = { seq: number; version: number; payload: string; created_at: number };
 type IssueRow = {
@@ -460,19 +461,12 @@ export class Outbox {
       )
       .toArray()
       .map((r) => {
-        const issued: CouponRow = {
-          coupon_id: r.coupon_id,
-          user_id: r.user_id,
-          issued_at: r.issued_at,
-          expires_at: r.expires_at,
-          status: "issued",
-          redeemed_at: null,
-          order_id: null,
-          held_order_id: null,
-          held_until: null,
-          restored_order_id: null,
-          version: 1,
-        };
+        const issued = issuedRow(
+          { couponExpiresAt: r.expires_at },
+          r.user_id,
+          r.coupon_id,
+          r.issued_at,
+        );
         // The coupon as it was at its issue, exactly as the claim's own record would say.
         const record: CouponRecord = {
           type: "coupon.issued",
