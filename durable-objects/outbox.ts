@@ -93,10 +93,19 @@ export class Outbox {
     // A sink without a cursor (a new object, one upgraded from per-row issue records, or a sink
     // registered later) starts after the claims that exist: older issues are in `outbox` rows
     // already, or were delivered.
+    // Read first: a start that finds every cursor writes nothing.
+    const sinks = JSON.stringify(SINK_NAMES);
+    const known = this.#sql
+      .exec<{ n: number }>(
+        "SELECT COUNT(*) AS n FROM sink_cursor WHERE sink IN (SELECT value FROM json_each(?))",
+        sinks,
+      )
+      .one().n;
+    if (known === SINK_NAMES.length) return;
     this.#sql.exec(
       `INSERT OR IGNORE INTO sink_cursor (sink, claims_rowid)
        SELECT value, (SELECT COALESCE(MAX(rowid), 0) FROM claims) FROM json_each(?)`,
-      JSON.stringify(SINK_NAMES),
+      sinks,
     );
   }
 

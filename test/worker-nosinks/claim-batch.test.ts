@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { EventDefinition } from "../../domain/ledger.ts";
 import {
@@ -192,6 +192,21 @@ describe("claimBatch", () => {
       // An issue does write: the counter above sees writes at all.
       o.setPaused(true);
       expect(writes(state).changes).toBeGreaterThan(before.changes);
+    });
+  });
+
+  it("an object waking up to refusals writes nothing, its start included", async () => {
+    const stub = await openEvent(1);
+    expect(decided(await stub.claimBatch(["holder"])).results[0]?.outcome).toBe("issued");
+    await evictDurableObject(stub);
+    await runInDurableObject(stub, (o: CouponEvent, state) => {
+      // A fresh connection: every change counted since the object started.
+      expect(writes(state).changes).toBe(0);
+      expect(decided(o.claimBatch(["late", "holder"])).results.map((r) => r.outcome)).toEqual([
+        "refused",
+        "existing",
+      ]);
+      expect(writes(state).changes).toBe(0);
     });
   });
 
