@@ -24,19 +24,22 @@ interface Queue {
   /** Claims ever queued, and ever taken into a batch (their difference is the line). */
   queued: number;
   taken: number;
+  /** Calls out now, and when the last one went out or came back. */
+  inFlight: number;
+  beat: number;
   /** A batch's round trip, smoothed: how long a waiting request sleeps between looks. */
   roundTripMs: number;
-  /** A request is sending this event's batches (it has its own `waitUntil` to do so). */
-  leading: boolean;
-  /** When the leader last started a batch: a leader silent for long is taken as gone. */
-  beat: number;
 }
 
 /** Calls per event and isolate under way at once: one being decided, one on the wire. */
 const MAX_IN_FLIGHT = 2;
-/** A leader leads this long at most, then leaves it to a waiting request (workerd bounds how long
- * a request's `waitUntil` may run after its answer). */
-const MAX_LEAD_MS = 10_000;
+/**
+ * A request sends the next batch when one of its own comes back, for this long at most, then
+ * leaves it to the waiting requests (workerd bounds how long a request's `waitUntil` may run).
+ */
+const MAX_CHAIN_MS = 10_000;
+/** Calls silent this long are taken as lost with their request (its I/O was cancelled). */
+const LOST_AFTER_MS = 8_000;
 /** The longest a waiting request sleeps between two looks at its slot. */
 const MAX_SLEEP_MS = 20;
 
@@ -45,14 +48,14 @@ const MAX_SLEEP_MS = 20;
  * (no added delay). While MAX_IN_FLIGHT calls are out, arriving claims wait in line, and the next
  * call carries up to MAX_CLAIM_BATCH of them in arrival order.
  *
- * One request leads: it sends every batch from its own context (its `waitUntil` keeps them alive
- * after its own answer), so every call to the object is I/O of the request that made it, and
- * writes each claim's answer into its slot. No request awaits a promise another request settles
- * (workerd may run that continuation in the settling request's context: "Cannot perform I/O on
- * behalf of a different request", "Promise will never complete"): each waiting request looks at
- * its slot on its own timers, sleeping about as long as the batches ahead of it should take. When
- * nobody leads (the leader reached MAX_LEAD_MS or went away), a waiting request notices on one of
- * those looks and leads. Each keeps its own deadline.
+ * A batch is sent by a request running in its own context: an arriving claim, a waiting claim
+ * that wakes on its own timer, or the request whose batch just came back (its `waitUntil` keeps
+ * it going after its own answer), so every call to the object is I/O of the request that made it.
+ * The sender writes each claim's answer into its slot. No request awaits a promise another request
+ * settles (workerd may run that continuation in the settling request's context: "Cannot perform
+ * I/O on behalf of a different request", "Promise will never complete"): each waiting request
+ * looks at its slot on its own timers, sleeping about as long as the batches ahead of it should
+ * take. Each keeps its own deadline.
  */
 export class ClaimBatcher {
   readonly #queues = new Map<string, Queue>();
@@ -66,7 +69,7 @@ export class ClaimBatcher {
     const queue = this.#queue(key);
     const slot: Slot = { userId, seq: queue.queued++, result: null };
     queue.waiting.push(slot);
-    if (this.#needsLeader(queue)) this.#lead(key, queue, send, opts.waitUntil);
+    this.#pump(key, queue, send, opts.waitUntil, Date.now());
     const deadline = Date.now() + opts.deadlineMs;
     while (slot.result === null) {
       const now = Date.now();
@@ -77,55 +80,44 @@ export class ClaimBatcher {
         return { outcome: "failed", error: TIMED_OUT };
       }
       await sleep(Math.min(deadline - now, sleepFor(queue, slot)));
-      if (slot.result === null && this.#needsLeader(queue)) {
-        this.#lead(key, queue, send, opts.waitUntil);
-      }
+      if (slot.result === null) this.#pump(key, queue, send, opts.waitUntil, Date.now());
     }
     return slot.result;
   }
 
-  #needsLeader(queue: Queue): boolean {
-    return !queue.leading || Date.now() - queue.beat > MAX_LEAD_MS + 1_000;
-  }
-
-  /** Sends batches from this request until the line is empty (or it has led long enough). */
-  #lead(key: string, queue: Queue, send: SendBatch, waitUntil: WaitUntil | undefined): void {
-    queue.leading = true;
-    queue.beat = Date.now();
-    const started = queue.beat;
-    const run = async () => {
-      const inFlight = new Set<Promise<void>>();
-      while (queue.waiting.length > 0 || inFlight.size > 0) {
-        while (
-          inFlight.size < MAX_IN_FLIGHT &&
-          queue.waiting.length > 0 &&
-          Date.now() - started < MAX_LEAD_MS
-        ) {
-          const sentAt = Date.now();
-          queue.beat = sentAt;
-          const batch = queue.waiting.splice(0, MAX_CLAIM_BATCH);
-          queue.taken += batch.length;
-          const call: Promise<void> = sendBatch(batch, send).finally(() => {
-            inFlight.delete(call);
-            queue.roundTripMs = 0.8 * queue.roundTripMs + 0.2 * (Date.now() - sentAt);
-          });
-          inFlight.add(call);
+  /** Sends batches from the calling request while fewer than MAX_IN_FLIGHT calls are out. */
+  #pump(
+    key: string,
+    queue: Queue,
+    send: SendBatch,
+    waitUntil: WaitUntil | undefined,
+    chainStarted: number,
+  ): void {
+    if (queue.inFlight > 0 && Date.now() - queue.beat > LOST_AFTER_MS) queue.inFlight = 0;
+    while (queue.inFlight < MAX_IN_FLIGHT && queue.waiting.length > 0) {
+      const batch = queue.waiting.splice(0, MAX_CLAIM_BATCH);
+      const sentAt = Date.now();
+      queue.inFlight += 1;
+      queue.taken += batch.length;
+      queue.beat = sentAt;
+      const call = sendBatch(batch, send).finally(() => {
+        queue.inFlight = Math.max(0, queue.inFlight - 1);
+        queue.beat = Date.now();
+        queue.roundTripMs = 0.8 * queue.roundTripMs + 0.2 * (queue.beat - sentAt);
+        // This request's call came back: it sends the next batch itself, for a while.
+        if (queue.beat - chainStarted < MAX_CHAIN_MS) {
+          this.#pump(key, queue, send, waitUntil, chainStarted);
         }
-        if (inFlight.size === 0) break;
-        await Promise.race(inFlight);
-      }
-    };
-    const done = run().finally(() => {
-      queue.leading = false;
-      if (queue.waiting.length === 0) this.#queues.delete(key);
-    });
-    waitUntil?.(done);
+        if (queue.inFlight === 0 && queue.waiting.length === 0) this.#queues.delete(key);
+      });
+      waitUntil?.(call);
+    }
   }
 
   #queue(key: string): Queue {
     let queue = this.#queues.get(key);
     if (!queue) {
-      queue = { waiting: [], queued: 0, taken: 0, roundTripMs: 2, leading: false, beat: 0 };
+      queue = { waiting: [], queued: 0, taken: 0, inFlight: 0, beat: 0, roundTripMs: 2 };
       this.#queues.set(key, queue);
     }
     return queue;
