@@ -50,6 +50,11 @@ export class HoldersSet {
         : new Uint32Array(0);
   }
 
+  /** The decoded filter's size, for the isolate's memory budget. */
+  get bytes(): number {
+    return this.#bytes.length;
+  }
+
   /** False only when `id` certainly holds no coupon. */
   mightHold(id: string): boolean {
     const f = this.#filter;

@@ -17,8 +17,13 @@ export const BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2000, 5000, 10000
 const SLOT_MS = 60_000;
 /** One-minute slots kept for the summary and the alerts. */
 export const WINDOW_MINUTES = 15;
-/** Events with their own counters; beyond this (ids that were never created), `other`. */
+/**
+ * Events with their own counters (only events the edge knows exist are ever recorded); past it,
+ * the least recently counted event's counters go.
+ */
 const MAX_EVENTS = 1000;
+/** Per-event route slots of one minute; past it, that minute's further events count in the total only. */
+const MAX_EVENT_ROUTES = 4000;
 
 export interface Sample {
   method: string;
@@ -28,7 +33,7 @@ export interface Sample {
   /** The problem's slug for a problem answer, else "". */
   slug: string;
   ms: number;
-  /** The event the request was about, or "". */
+  /** The event the request was about, when it exists (the edge knows it), or "". */
   eventId: string;
 }
 
@@ -151,7 +156,7 @@ export class MetricsStore {
   private readonly requests = new Map<string, number>();
   /** `method route` → latency since start. */
   private readonly latency = new Map<string, Histogram>();
-  /** event id → `status slug` → answers since start. */
+  /** event id → `status slug` → answers since start; least recently counted first. */
   private readonly events = new Map<string, Map<string, number>>();
   /** Ring of one-minute slots. */
   private readonly slots: (Slot | undefined)[] = new Array(WINDOW_MINUTES);
@@ -181,12 +186,22 @@ export class MetricsStore {
     observe(entry(slot.routes, routeKey, newRouteSlot), s);
 
     if (s.eventId !== "") {
-      const id = this.events.has(s.eventId) || this.events.size < MAX_EVENTS ? s.eventId : "other";
-      inc(
-        entry(this.events, id, () => new Map<string, number>()),
-        `${s.status} ${s.slug}`,
-      );
-      observe(entry(slot.eventRoutes, `${id} ${routeKey}`, newRouteSlot), s);
+      let counts = this.events.get(s.eventId);
+      if (counts) {
+        this.events.delete(s.eventId);
+      } else {
+        counts = new Map<string, number>();
+        const oldest = this.events.keys().next().value;
+        if (this.events.size >= MAX_EVENTS && oldest !== undefined) this.events.delete(oldest);
+      }
+      this.events.set(s.eventId, counts);
+      inc(counts, `${s.status} ${s.slug}`);
+      const key = `${s.eventId} ${routeKey}`;
+      const perEvent = slot.eventRoutes.get(key);
+      if (perEvent) observe(perEvent, s);
+      else if (slot.eventRoutes.size < MAX_EVENT_ROUTES) {
+        observe(entry(slot.eventRoutes, key, newRouteSlot), s);
+      }
     }
   }
 
@@ -250,7 +265,6 @@ export class MetricsStore {
   /** The events this isolate has answered about, most requests first. */
   eventIds(limit = 100): string[] {
     return [...this.events]
-      .filter(([id]) => id !== "other")
       .map(([id, counts]) => [id, [...counts.values()].reduce((a, b) => a + b, 0)] as const)
       .sort((a, b) => b[1] - a[1])
       .slice(0, limit)

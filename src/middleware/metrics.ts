@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
 import { EVENT_ID_PATTERN } from "../../domain/identifiers.ts";
 import type { HonoEnv } from "../hono-env.ts";
+import { edgeKnows } from "../lib/event-client.ts";
 import { metrics, type Sample } from "../lib/metrics.ts";
 import { waitUntilOf } from "../lib/wait-until.ts";
 import { ProblemError, type ProblemSlug } from "../problems.ts";
@@ -14,6 +15,9 @@ const SLUG_BY_STATUS: Partial<Record<number, ProblemSlug>> = {
   500: "internal",
   503: "unavailable",
 };
+
+/** Methods counted by name; any other token a client sends is `OTHER` (bounded labels). */
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
 /**
  * Records every request once it is answered: into this isolate's aggregate (`src/lib/metrics.ts`),
@@ -34,13 +38,15 @@ export const observeRequests = createMiddleware<HonoEnv>(async (c, next) => {
       : status >= 400 && c.res.headers.get("Content-Type") === "application/problem+json"
         ? (SLUG_BY_STATUS[status] ?? "")
         : "";
+  const eventId = eventIdOf(c.req.path);
   const sample: Sample = {
-    method: c.req.method,
+    method: KNOWN_METHODS.has(c.req.method) ? c.req.method : "OTHER",
     route,
     status,
     slug,
     ms,
-    eventId: eventIdOf(c.req.path),
+    // Only an event the edge knows exists: ids anyone can invent would grow every table.
+    eventId: eventId !== "" && edgeKnows(c.env, eventId) ? eventId : "",
   };
   metrics.record(sample);
   // Analytics Engine: one data point per request, queried with its SQL API (docs/runbook.md).

@@ -69,6 +69,7 @@ function tally(sample: Sample, waitUntil: WaitUntil | undefined): void {
     tally(sample, waitUntil);
     return;
   }
+  // `eventId` is set only for events the edge knows exist (metrics.ts), so invented ids add no kinds.
   const overflow = tallies.size >= MAX_KINDS;
   const event = overflow ? "other" : sample.eventId;
   const key = `${sample.method} ${sample.route} ${sample.status} ${sample.slug} ${event}`;
