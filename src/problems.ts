@@ -142,12 +142,28 @@ export function problemResponse(slug: ProblemSlug, options: ProblemOptions = {})
   if (options.retryAfter !== undefined) {
     headers.set("Retry-After", String(Math.max(0, Math.ceil(options.retryAfter))));
   }
-  const body = {
-    type: problemType(slug),
-    title,
-    status,
-    detail: options.detail ?? title,
-    ...options.extra,
-  };
-  return new Response(JSON.stringify(body), { status, headers });
+  const detail = options.detail ?? title;
+  return new Response(
+    options.extra ? JSON.stringify(problemBody(slug, detail, options.extra)) : bodyOf(slug, detail),
+    { status, headers },
+  );
+}
+
+function problemBody(slug: ProblemSlug, detail: string, extra?: Record<string, unknown>) {
+  const { status, title } = PROBLEMS[slug];
+  return { type: problemType(slug), title, status, detail, ...extra };
+}
+
+/** Bodies that never change (a slug and its detail), serialized once; bounded by design. */
+const bodies = new Map<string, string>();
+const MAX_BODIES = 512;
+
+function bodyOf(slug: ProblemSlug, detail: string): string {
+  const key = `${slug}\n${detail}`;
+  let body = bodies.get(key);
+  if (body === undefined) {
+    body = JSON.stringify(problemBody(slug, detail));
+    if (bodies.size < MAX_BODIES) bodies.set(key, body);
+  }
+  return body;
 }

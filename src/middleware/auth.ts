@@ -4,6 +4,7 @@ import type { JWTPayload } from "hono/utils/jwt/types";
 import { userIdFault } from "../../domain/identifiers.ts";
 import type { Config } from "../../platform/config.ts";
 import type { HonoEnv } from "../hono-env.ts";
+import { TokenCache } from "../lib/token-cache.ts";
 import { ProblemError } from "../problems.ts";
 
 /**
@@ -44,6 +45,9 @@ async function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
+/** Tokens this isolate verified, checked again for time on every use (src/lib/token-cache.ts). */
+const verified = new TokenCache();
+
 /** How user tokens are checked (`platform/config.ts`). */
 export type TokenRules = Config["jwt"];
 
@@ -58,6 +62,8 @@ export async function verifyUserToken(
   rules: TokenRules,
   now = Math.floor(Date.now() / 1000),
 ): Promise<string> {
+  const known = verified.get(token, secret, rules, now);
+  if (known !== null) return known;
   let payload: JWTPayload;
   try {
     payload = await verify(token, await hmacKey(secret), {
@@ -94,6 +100,8 @@ export async function verifyUserToken(
   const sub = payload.sub;
   const fault = userIdFault(sub);
   if (fault !== null) throw unauthorized(`The token's \`sub\` ${fault}.`);
+  const notBefore = Math.max(typeof nbf === "number" ? nbf : 0, typeof iat === "number" ? iat : 0);
+  verified.set(token, { sub: sub as string, exp, notBefore, secret, rules });
   return sub as string;
 }
 
