@@ -4,6 +4,12 @@
  * it with workerd on PORT (default 8787), writes `.local/stack.json`, and stops everything on
  * Ctrl-C or SIGTERM.
  *
+ * Each PORT has its own data folder and stack file: `.local/start/` and `.local/stack.json` for
+ * the default PORT, `.local/start-<PORT>/` and `.local/stack-<PORT>.json` for any other, so two
+ * starts on different PORTs (at least 8 apart: each takes PORT..PORT+7) run side by side. A start
+ * on a folder a live stack holds refuses, naming it (local/stack-lock.ts); none stops another's
+ * servers. `COUPON_LOCAL_STATE` moves `.local/` elsewhere (the two-stacks test).
+ *
  * Settings come from the environment, then `.dev.vars` (written with random secrets when there is
  * none), and are validated with the Worker's own schema before anything starts: an invalid
  * configuration exits 1 naming the setting(s).
@@ -13,14 +19,20 @@ import { join, resolve } from "node:path";
 import { ConfigError } from "../platform/config.ts";
 import { startLocalCloud } from "./cloud.ts";
 import { devVarsNotice } from "./dev-vars.ts";
+import { isPortFree } from "./servers/process.ts";
 import { checkBindings, configErrorReport, readStackSettings, stackBindings } from "./settings.ts";
+import { liveStacks, lockStackDir } from "./stack-lock.ts";
 import type { StackFile } from "./stack-types.ts";
 import { bundleWorker, startWorker } from "./worker.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const STATE = join(ROOT, ".local");
-const port = Number(process.env.PORT ?? 8787);
+const STATE = resolve(ROOT, process.env.COUPON_LOCAL_STATE ?? ".local");
+const DEFAULT_PORT = 8787;
+const port = Number(process.env.PORT ?? DEFAULT_PORT);
 const host = "127.0.0.1";
+/** The default PORT keeps the folder and file names it always had. */
+const suffix = port === DEFAULT_PORT ? "" : `-${port}`;
+const stackFileName = `stack${suffix}.json`;
 
 async function main(): Promise<void> {
   // COUPON_LOCAL_CLOUD=off serves the Worker alone: every sink `disabled`, coupons still issued.
@@ -37,16 +49,24 @@ async function main(): Promise<void> {
     );
   }
 
-  const dir = join(STATE, "start");
+  const dir = join(STATE, `start${suffix}`);
   mkdirSync(dir, { recursive: true });
-  const stops: (() => Promise<void>)[] = [];
+  // Before anything in the folder is touched (stale servers are cleared only by its owner).
+  const unlock = lockStackDir(dir, { port, url: `http://${host}:${port}` });
+  try {
+    await portsFree();
+  } catch (err) {
+    unlock();
+    throw err;
+  }
+  const stops: (() => Promise<void>)[] = [async () => unlock()];
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping…`);
     for (const stop of stops.reverse()) await stop().catch((err: unknown) => console.error(err));
-    rmSync(join(STATE, "stack.json"), { force: true });
+    rmSync(join(STATE, stackFileName), { force: true });
     process.exit(0);
   };
   process.on("SIGINT", () => void shutdown("SIGINT"));
@@ -81,7 +101,7 @@ async function main(): Promise<void> {
     : { worker: worker.url };
   // It holds the gateway's control token and the local credentials: this user's only (created
   // afresh, so the mode applies even where a crashed run left one behind).
-  const stackFile = join(STATE, "stack.json");
+  const stackFile = join(STATE, stackFileName);
   rmSync(stackFile, { force: true });
   writeFileSync(stackFile, `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });
   console.log(`\ncoupon service   ${worker.url}   (API reference: ${worker.url}/docs)`);
@@ -101,7 +121,7 @@ Kafka over HTTP  ${cloud.kafka.url}`);
       "local cloud      off (COUPON_LOCAL_CLOUD=off): MySQL, Kafka and Redis sinks disabled",
     );
   }
-  console.log("written to .local/stack.json; Ctrl-C stops everything.");
+  console.log(`written to ${stackFile} (data in ${dir}); Ctrl-C stops everything.`);
 }
 
 /** Throws a `ConfigError` (reported by `main`'s caller) when the bindings are invalid. */
@@ -110,6 +130,20 @@ function validate(bindings: Record<string, string>, devVars: string): void {
     checkBindings(bindings);
   } catch (err) {
     throw err instanceof ConfigError ? new Error(configErrorReport(err, devVars)) : err;
+  }
+}
+
+/** PORT..PORT+7 must be free: else name the live stacks (whose ranges may overlap) and stop. */
+async function portsFree(): Promise<void> {
+  const last = process.env.COUPON_LOCAL_CLOUD === "off" ? port : port + 7;
+  for (let p = port; p <= last; p++) {
+    if (await isPortFree(p, host)) continue;
+    const others = liveStacks(STATE).map((o) => `pid ${o.pid} on PORT ${o.port} (${o.url})`);
+    throw new Error(
+      `port ${p} (PORT${p === port ? "" : `+${p - port}`}) on ${host} is in use${
+        others.length > 0 ? `; running stacks: ${others.join(", ")}` : ""
+      }. Each stack takes PORT..PORT+7: choose a PORT at least 8 away.`,
+    );
   }
 }
 

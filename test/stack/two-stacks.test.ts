@@ -1,0 +1,148 @@
+/**
+ * Issue 21 item 15: two `npm start` in one checkout. A second start on another PORT runs beside
+ * the first with its own data folder; a start on a PORT whose folder a live stack holds refuses,
+ * naming it. Neither ever stops the other's servers. Runs `node local/stack.ts` as `npm start`
+ * does, with its state in a temporary folder (COUPON_LOCAL_STATE) and one front each.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isAlive, isPortFree, waitFor } from "../../local/servers/process.ts";
+
+const REPO = resolve(import.meta.dirname, "..", "..");
+let state: string;
+const started: ChildProcess[] = [];
+
+/** mariadbd / redis-server processes whose working directory lies under `dir`. */
+function serversUnder(dir: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const exe = basename(readlinkSync(`/proc/${entry}/exe`));
+      const cwd = readlinkSync(`/proc/${entry}/cwd`);
+      if (/^(mariadbd|mysqld|redis-server|redis-check-rdb)$/.test(exe) && cwd.startsWith(dir)) {
+        if (isAlive(+entry)) found.push(Number(entry));
+      }
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found.sort();
+}
+
+/** A PORT whose PORT..PORT+7 are free now. */
+async function freeRange(from: number): Promise<number> {
+  for (let base = from; base < from + 2_000; base += 10) {
+    let free = true;
+    for (let p = base; p <= base + 7 && free; p++) free = await isPortFree(p);
+    if (free) return base;
+  }
+  throw new Error("no free port range");
+}
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startStack(port: number): Run {
+  const child = spawn(process.execPath, ["local/stack.ts"], {
+    cwd: REPO,
+    env: { ...process.env, PORT: String(port), FRONTS: "1", COUPON_LOCAL_STATE: state },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  started.push(child);
+  let text = "";
+  child.stdout?.on("data", (d) => {
+    text += String(d);
+  });
+  child.stderr?.on("data", (d) => {
+    text += String(d);
+  });
+  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
+  return { child, output: () => text, exited };
+}
+
+async function untilServing(run: Run): Promise<void> {
+  await waitFor("the stack to serve", async () => /coupon service/.test(run.output()), {
+    timeoutMs: 150_000,
+    intervalMs: 200,
+    describe: run.output,
+  });
+  expect(run.child.exitCode).toBeNull();
+}
+
+const health = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health`)).status;
+
+beforeAll(() => {
+  state = mkdtempSync(join(tmpdir(), "coupons-two-stacks-"));
+});
+
+afterAll(async () => {
+  for (const child of started) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  }
+  await Promise.all(
+    started.map((c) =>
+      c.exitCode === null && c.signalCode === null
+        ? new Promise((done) => c.once("exit", done))
+        : null,
+    ),
+  );
+  for (const pid of serversUnder(state)) process.kill(pid, "SIGKILL");
+  rmSync(state, { recursive: true, force: true });
+});
+
+describe("two npm start in one checkout", () => {
+  it("a second PORT runs beside the first in its own folder; a start on a held folder refuses naming it; nobody's servers are stopped", async () => {
+    const portA = await freeRange(21_000 + Math.floor(Math.random() * 2_000) * 10);
+    const a = startStack(portA);
+    await untilServing(a);
+    const folderA = join(state, `start-${portA}`);
+    const serversA = serversUnder(folderA);
+    expect(serversA.length).toBe(2);
+    expect(await health(portA)).toBe(200);
+
+    const portB = await freeRange(portA + 10);
+    const b = startStack(portB);
+    await untilServing(b);
+    const folderB = join(state, `start-${portB}`);
+    expect(serversUnder(folderB).length).toBe(2);
+    expect(existsSync(join(state, `stack-${portA}.json`))).toBe(true);
+    expect(existsSync(join(state, `stack-${portB}.json`))).toBe(true);
+
+    // The same PORT again: refused before touching anything, naming the running stack.
+    const again = startStack(portA);
+    expect(await again.exited).toBe(1);
+    expect(again.output()).toContain(`another npm start (pid ${a.child.pid}`);
+    expect(again.output()).toContain(`http://127.0.0.1:${portA}`);
+    // A PORT inside A's range (its folder is free, its ports are not): refused, naming A.
+    const overlap = startStack(portA + 3);
+    expect(await overlap.exited).toBe(1);
+    expect(overlap.output()).toContain(`pid ${a.child.pid} on PORT ${portA}`);
+
+    // Both still answer, with the very same server processes.
+    expect(await health(portA)).toBe(200);
+    expect(await health(portB)).toBe(200);
+    expect(serversUnder(folderA)).toEqual(serversA);
+    expect(existsSync(join(folderA, "stack.lock"))).toBe(true);
+
+    // Stopping B leaves A alone, and removes only B's stack file.
+    b.child.kill("SIGTERM");
+    expect(await b.exited).toBe(0);
+    expect(serversUnder(folderB)).toEqual([]);
+    expect(existsSync(join(state, `stack-${portB}.json`))).toBe(false);
+    expect(existsSync(join(state, `stack-${portA}.json`))).toBe(true);
+    expect(serversUnder(folderA)).toEqual(serversA);
+    expect(await health(portA)).toBe(200);
+
+    a.child.kill("SIGTERM");
+    expect(await a.exited).toBe(0);
+    expect(serversUnder(folderA)).toEqual([]);
+    expect(existsSync(join(folderA, "stack.lock"))).toBe(false);
+  }, 400_000);
+});
