@@ -24,6 +24,24 @@ const DIRECTORY_METHODS = new Set<string>(["register", "has"] satisfies (keyof E
 type Invocable = Record<string, (...args: unknown[]) => unknown>;
 
 /**
+ * Object ids by name: `idFromName` hashes the name on every call, and an id (unlike a stub) is no
+ * I/O object, so one per name serves every request. Bounded: the oldest name goes first.
+ */
+const ids = new Map<string, DurableObjectId>();
+const MAX_IDS = 10_000;
+
+/** `key` names the namespace and the object, `name` is what the namespace hashes. */
+function idOf(ns: DurableObjectNamespace, key: string, name: string): DurableObjectId {
+  let id = ids.get(key);
+  if (!id) {
+    id = ns.idFromName(name);
+    if (ids.size >= MAX_IDS) ids.delete(ids.keys().next().value as string);
+    ids.set(key, id);
+  }
+  return id;
+}
+
+/**
  * The objects' process's door when the fronts run in other processes (local/worker.ts: a workerd
  * socket with `capnpConnectHost`, reached by each front's `OBJECTS` binding over one Cap'n Proto
  * connection). A Durable Object namespace cannot be bound across processes, JS RPC can: each call
@@ -34,14 +52,25 @@ export class ObjectsRpc extends WorkerEntrypoint<Env> {
   event(eventId: string, method: string, args: unknown[]): Promise<unknown> {
     if (!EVENT_METHODS.has(method)) throw new TypeError(`no event method ${method}`);
     const ns = this.env.COUPON_EVENT;
-    const stub = ns.get(ns.idFromName(eventId)) as unknown as Invocable;
-    return Promise.resolve(stub[method]?.(...args));
+    return forward(ns.get(idOf(ns, `event:${eventId}`, eventId)), method, args);
   }
 
   directory(shard: string, method: string, args: unknown[]): Promise<unknown> {
     if (!DIRECTORY_METHODS.has(method)) throw new TypeError(`no directory method ${method}`);
     const ns = this.env.EVENT_DIRECTORY;
-    const stub = ns.get(ns.idFromName(shard)) as unknown as Invocable;
-    return Promise.resolve(stub[method]?.(...args));
+    return forward(ns.get(idOf(ns, `directory:${shard}`, shard)), method, args);
+  }
+}
+
+/**
+ * The stub's answer, passed on as plain data. The RPC result is disposed here (it would warn
+ * "An RPC result was not disposed properly" when collected); the data stays for the caller.
+ */
+async function forward(stub: object, method: string, args: unknown[]): Promise<unknown> {
+  const result = await (stub as Invocable)[method]?.(...args);
+  try {
+    return result;
+  } finally {
+    (result as Partial<Disposable> | undefined)?.[Symbol.dispose]?.();
   }
 }
