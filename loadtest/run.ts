@@ -245,7 +245,7 @@ export async function runScenario(o: RunOptions): Promise<RunData> {
   const loop = monitorEventLoopDelay({ resolution: 5 });
   const local = target.local;
   const cpu0 = {
-    workerd: local ? cpuTicks(local.workerdPid) : 0,
+    workerd: local ? local.workerdPids.reduce((s, p) => s + cpuTicks(p), 0) : 0,
     cloud: local ? local.cloudPids.reduce((s, p) => s + cpuTicks(p), 0) : 0,
     machine: machineTicks(),
     self: process.cpuUsage(),
@@ -268,7 +268,7 @@ export async function runScenario(o: RunOptions): Promise<RunData> {
   }
   const loadEnd = rel(performance.now());
   const cpu1 = {
-    workerd: local ? cpuTicks(local.workerdPid) : 0,
+    workerd: local ? local.workerdPids.reduce((s, p) => s + cpuTicks(p), 0) : 0,
     cloud: local ? local.cloudPids.reduce((s, p) => s + cpuTicks(p), 0) : 0,
     machine: machineTicks(),
     self: process.cpuUsage(cpu0.self),

@@ -29,7 +29,8 @@ export interface LocalStack {
   /** What `.local/stack.json` would hold for this stack (also written to the run's folder). */
   stack: StackFile;
   dir: string;
-  workerdPid: number;
+  /** Every workerd process: the objects' and the fronts' (one with FRONTS=0). */
+  workerdPids: number[];
   /** The cloud's processes (its Node process, mariadbd, redis-server), for CPU accounting. */
   cloudPids: number[];
 }
@@ -166,13 +167,13 @@ export async function localTarget(
   const stack: StackFile = { worker: worker.url, ...cloud.stack };
   writeFileSync(join(dir, "stack.json"), `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });
   log(
-    `local stack up in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${worker.url} (workerd pid ${worker.pid}), in ${dir}`,
+    `local stack up in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${worker.url} (workerd: objects pid ${worker.pid}, fronts ${worker.frontPids.join(", ") || "in the same process"}), in ${dir}`,
   );
   return {
     baseUrl: worker.url,
     adminToken: admin,
     users: (count, prefix) => mintUsers(secret, count, prefix),
-    local: { stack, dir, workerdPid: worker.pid, cloudPids: cloud.pids },
+    local: { stack, dir, workerdPids: [worker.pid, ...worker.frontPids], cloudPids: cloud.pids },
     stop,
   };
 }
