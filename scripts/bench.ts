@@ -990,6 +990,14 @@ function command(): string {
   return extra ? `npm run bench -- ${extra}` : "npm run bench";
 }
 
+function layoutOf(m: Meta): string {
+  if (m.fronts === undefined || m.fronts === 0) {
+    return "one workerd process (front and objects as two services)";
+  }
+  const plural = m.fronts === 1 ? "" : "es";
+  return `FRONTS=${m.fronts}: ${m.fronts} front process${plural} sharing the port, the objects in a process of their own`;
+}
+
 function report(now: BenchFile, before: BenchFile | undefined, seconds: number): string {
   const m = now.meta;
   const c = now.config;
@@ -1007,7 +1015,7 @@ figures, and compare ratios measured in one run rather than absolute figures acr
 | machine | ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB; load average ${m.loadAvg.toFixed(2)} at the start |
 | Node | ${m.node} (load generator and local gateway), undici ${m.undici} |
 | workerd | ${m.workerd} (\`workerd serve\`) |
-| layout | ${m.fronts === undefined ? "one workerd process (front and objects as two services)" : m.fronts === 0 ? "FRONTS=0: one workerd process (front and objects as two services)" : \`FRONTS=\${m.fronts}: \${m.fronts} front process\${m.fronts === 1 ? "" : "es"} sharing the port, the objects in a process of their own\`} |
+| layout | ${layoutOf(m)} |
 
 ## Results
 
