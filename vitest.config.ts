@@ -15,6 +15,8 @@ const stack: StackFile | undefined = stackFile
 const workers = ({ sinks = true, bindings = {} as Record<string, string> } = {}) =>
   cloudflareTest({
     wrangler: { configPath: "./wrangler.toml" },
+    // The production Worker with the event's object opened for tests (test seams live there).
+    main: "./test/worker/entry.ts",
     miniflare: {
       // Fixed test secrets: never read from .dev.vars, so a fresh clone behaves the same.
       bindings: {

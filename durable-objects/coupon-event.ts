@@ -68,18 +68,8 @@ const MAX_FILTERED_HOLDERS = 1_000_000;
  * drains the outbox to the sinks.
  */
 export class CouponEvent extends DurableObject<Env> {
-  /** Where time comes from; tests replace it with a ManualClock. */
-  clock: Clock = systemClock;
-  /** Test seams (set through `runInDurableObject`); empty in production. */
-  testHooks: {
-    afterDelivery?: () => Promise<void>;
-    /** Sinks that replace the configured ones by name (null disables one), e.g. failing on command. */
-    sinks?: Partial<Sinks>;
-  } = {};
-  /** Claim calls that reached this object since it started (tests count what the edge sheds). */
-  claimCalls = 0;
-  /** Calls that carried them (`claimBatch`), so tests can see batches form. */
-  claimBatchCalls = 0;
+  /** Where time comes from (the test subclass takes a ManualClock). */
+  protected clock: Clock = systemClock;
   #def: EventDefinition | null = null;
   #counters: LedgerCounters = { issued: 0, paused: false };
   #pauseChanges = 0;
@@ -179,8 +169,7 @@ export class CouponEvent extends DurableObject<Env> {
     if (!Array.isArray(userIds) || userIds.length > MAX_CLAIM_BATCH) {
       throw new TypeError(`userIds must be an array of at most ${MAX_CLAIM_BATCH} user ids`);
     }
-    this.claimCalls += userIds.length;
-    this.claimBatchCalls += 1;
+    this.claimsArrived(userIds.length);
     const def = this.#def;
     if (!def) return { outcome: "unknown-event" };
     for (const userId of userIds) assertUserId(userId);
@@ -319,7 +308,7 @@ export class CouponEvent extends DurableObject<Env> {
       rejected: this.#rejections.totals(),
       outbox: this.#outbox,
       status: this.#sinkStatus,
-      sinks: this.#sinks(),
+      sinks: this.sinks(),
       now,
     });
   }
@@ -351,12 +340,12 @@ export class CouponEvent extends DurableObject<Env> {
         ? await drainStep({
             outbox: this.#outbox,
             status: this.#sinkStatus,
-            sinks: this.#sinks(),
+            sinks: this.sinks(),
             event: def,
             policy: configFrom(this.env).sinks.drain,
             transaction: (fn) => this.ctx.storage.transactionSync(fn),
             clock: this.clock,
-            afterDelivery: this.testHooks.afterDelivery,
+            afterDelivery: this.afterDelivery(),
           })
         : null;
     } catch (err) {
@@ -370,11 +359,20 @@ export class CouponEvent extends DurableObject<Env> {
     await this.#alarm.afterRun(next, this.#nextHoldLapse());
   }
 
-  /** The configured sinks, or a test's replacements for some of them. */
-  #sinks(): Sinks {
-    const replaced = this.testHooks.sinks;
-    return replaced ? { ...sinksFor(this.env), ...replaced } : sinksFor(this.env);
+  // Seams for the test subclass (test/worker/test-coupon-event.ts); plain in production.
+
+  /** The configured sinks. */
+  protected sinks(): Sinks {
+    return sinksFor(this.env);
   }
+
+  /** Runs after a sink answered and before the outbox records it; none in production. */
+  protected afterDelivery(): (() => Promise<void>) | undefined {
+    return undefined;
+  }
+
+  /** `count` users' claims reached this object in one call. */
+  protected claimsArrived(_count: number): void {}
 
   #load(): void {
     const row = this.ctx.storage.sql

@@ -1,6 +1,5 @@
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
 import {
   drained,
   healAll,
@@ -10,6 +9,7 @@ import {
   userCouponRows,
 } from "../worker/cloud.ts";
 import { claim, createEvent, eventStub } from "../worker/helpers.ts";
+import type { TestCouponEvent as CouponEvent } from "../worker/test-coupon-event.ts";
 
 afterEach(healAll);
 

@@ -7,8 +7,8 @@ import {
   type CouponView,
   MAX_CLAIM_BATCH,
 } from "../../domain/views.ts";
-import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
 import { eventStub, uniqueId } from "../worker/helpers.ts";
+import type { TestCouponEvent as CouponEvent } from "../worker/test-coupon-event.ts";
 
 // The object's side of batched claims, called on the object itself (no Worker in between).
 

@@ -10,9 +10,9 @@ import {
   type SinkName,
 } from "../../domain/sinks.ts";
 import type { StatsView } from "../../domain/views.ts";
-import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
 import { configFrom } from "../../platform/config.ts";
 import { createEvent, eventStub } from "../worker/helpers.ts";
+import type { TestCouponEvent as CouponEvent } from "../worker/test-coupon-event.ts";
 
 /**
  * Timing: every drain step in these tests is an alarm the test runs itself

@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { SINK_NAMES } from "../../domain/sinks.ts";
-import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
+import type { TestCouponEvent as CouponEvent } from "../worker/test-coupon-event.ts";
 import {
   alarmAt,
   claimIn,

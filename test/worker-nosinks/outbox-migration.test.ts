@@ -2,9 +2,9 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../domain/clock.ts";
 import { perSink } from "../../domain/sinks.ts";
-import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
 import { MIGRATIONS, migrate } from "../../durable-objects/storage-schema.ts";
 import { eventStub, uniqueId } from "../worker/helpers.ts";
+import type { TestCouponEvent as CouponEvent } from "../worker/test-coupon-event.ts";
 import { CLOCK_START, FakeSink, statsOf, step } from "./drain-harness.ts";
 
 /** The last schema that kept each sink's delivery state in columns of `outbox`. */

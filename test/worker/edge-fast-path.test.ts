@@ -2,7 +2,6 @@ import { listDurableObjectIds, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ManualClock } from "../../domain/clock.ts";
-import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
 import {
   admin,
   api,
@@ -15,6 +14,7 @@ import {
   uniqueId,
   useClock,
 } from "./helpers.ts";
+import type { TestCouponEvent as CouponEvent } from "./test-coupon-event.ts";
 
 interface Coupon {
   id: string;

@@ -3,9 +3,9 @@ import { env, exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import type { Clock } from "../../domain/clock.ts";
 import type { EventView } from "../../domain/views.ts";
-import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
 import { edgeClocks } from "../../src/lib/event-client.ts";
 import type { CreateEventInput } from "../../src/schemas/event.ts";
+import type { TestCouponEvent as CouponEvent } from "./test-coupon-event.ts";
 
 export const ORIGIN = "https://coupons.test";
 export const JWT_SECRET = "test-jwt-secret-0123456789abcdef-0123456789";
@@ -69,8 +69,10 @@ export async function claim(eventId: string, userId: string): Promise<Response> 
   });
 }
 
+/** The event's object, typed as the test subclass the Worker tests bind (test/worker/entry.ts). */
 export function eventStub(eventId: string): DurableObjectStub<CouponEvent> {
-  return env.COUPON_EVENT.get(env.COUPON_EVENT.idFromName(eventId));
+  const stub = env.COUPON_EVENT.get(env.COUPON_EVENT.idFromName(eventId));
+  return stub as unknown as DurableObjectStub<CouponEvent>;
 }
 
 /**

@@ -5,7 +5,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { CouponEvent } from "../../durable-objects/coupon-event.ts";
 import { edgeKnows } from "../../src/lib/event-client.ts";
 import {
   admin,
@@ -17,6 +16,7 @@ import {
   problemOf,
   uniqueId,
 } from "./helpers.ts";
+import type { TestCouponEvent as CouponEvent } from "./test-coupon-event.ts";
 
 const objectClaims = (eventId: string) =>
   runInDurableObject(eventStub(eventId), (o: CouponEvent) => o.claimCalls);
