@@ -13,11 +13,23 @@ const ALLOW_HEADERS = [
 ];
 const EXPOSE_HEADERS = ["Retry-After", "RateLimit", "RateLimit-Policy", "X-Request-Id", "Location"];
 
+/** CORS_ORIGINS as a set, parsed once per value (the configuration does not change per request). */
+const parsed = new Map<string, ReadonlySet<string>>();
+
+function originsOf(configured: string): ReadonlySet<string> {
+  let origins = parsed.get(configured);
+  if (!origins) {
+    origins = new Set(configured.split(",").map((o) => o.trim()));
+    parsed.set(configured, origins);
+  }
+  return origins;
+}
+
 /** `*`, the request's origin when CORS_ORIGINS lists it, or null. */
 function allowedOrigin(origin: string, configured: string): string | null {
-  const allowed = configured.split(",").map((o) => o.trim());
-  if (allowed.includes("*")) return "*";
-  return allowed.includes(origin) ? origin : null;
+  const allowed = originsOf(configured);
+  if (allowed.has("*")) return "*";
+  return allowed.has(origin) ? origin : null;
 }
 
 const preflight: MiddlewareHandler<HonoEnv> = honoCors({
@@ -40,7 +52,10 @@ export const cors = createMiddleware<HonoEnv>(async (c, next) => {
   if (c.req.method === "OPTIONS") return preflight(c, next);
   await next();
   const configured = c.var.config.CORS_ORIGINS;
-  const origin = allowedOrigin(c.req.header("Origin") ?? "", configured);
+  // With `*` the request's Origin does not matter: no need to read it.
+  const origin = originsOf(configured).has("*")
+    ? "*"
+    : allowedOrigin(c.req.header("Origin") ?? "", configured);
   if (origin) c.res.headers.set("Access-Control-Allow-Origin", origin);
   c.res.headers.set("Access-Control-Expose-Headers", exposed);
   if (origin !== "*") c.res.headers.append("Vary", "Origin");
