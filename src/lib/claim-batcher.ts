@@ -15,7 +15,9 @@ interface Slot {
   userId: string;
   /** Its place in the event's line (claims queued before it, ever). */
   seq: number;
-  /** Written by the leader; read by the waiting request on its own timer. */
+  /** When the batch carrying it went out (null while it waits in line). */
+  sentAt: number | null;
+  /** Written by the sender; read by the waiting request on its own timer. */
   result: BatchedClaim | null;
 }
 
@@ -41,7 +43,7 @@ const MAX_CHAIN_MS = 10_000;
 /** Calls silent this long are taken as lost with their request (its I/O was cancelled). */
 const LOST_AFTER_MS = 8_000;
 /** The longest a waiting request sleeps between two looks at its slot. */
-const MAX_SLEEP_MS = 20;
+const MAX_SLEEP_MS = 50;
 
 /**
  * Claims of one event from this isolate, decided in batches. Idle, a claim goes out at once, alone
@@ -67,7 +69,7 @@ export class ClaimBatcher {
     opts: { deadlineMs: number; waitUntil?: WaitUntil },
   ): Promise<BatchedClaim> {
     const queue = this.#queue(key);
-    const slot: Slot = { userId, seq: queue.queued++, result: null };
+    const slot: Slot = { userId, seq: queue.queued++, sentAt: null, result: null };
     queue.waiting.push(slot);
     this.#pump(key, queue, send, opts.waitUntil, Date.now());
     const deadline = Date.now() + opts.deadlineMs;
@@ -97,6 +99,7 @@ export class ClaimBatcher {
     while (queue.inFlight < MAX_IN_FLIGHT && queue.waiting.length > 0) {
       const batch = queue.waiting.splice(0, MAX_CLAIM_BATCH);
       const sentAt = Date.now();
+      for (const slot of batch) slot.sentAt = sentAt;
       queue.inFlight += 1;
       queue.taken += batch.length;
       queue.beat = sentAt;
@@ -150,14 +153,21 @@ async function sendBatch(batch: Slot[], send: SendBatch): Promise<void> {
 }
 
 /**
- * How long a waiting request sleeps before its next look: about as long as the batches ahead of
- * it should take (each round trip serves MAX_IN_FLIGHT batches), at least 1 ms and at most
- * MAX_SLEEP_MS, so a crowd of waiters costs a few timer wakes each, not a spin.
+ * How long a waiting request sleeps before its next look: once its batch is out, until about when
+ * the batch should be back; in line, about as long as the batches ahead of it should take (each
+ * round trip serves MAX_IN_FLIGHT batches). At least 1 ms and at most MAX_SLEEP_MS, so a crowd of
+ * waiters costs one or two timer wakes each, not a spin.
  */
 function sleepFor(queue: Queue, slot: Slot): number {
-  const ahead = Math.max(0, slot.seq - queue.taken);
-  const rounds = Math.floor(ahead / (MAX_CLAIM_BATCH * MAX_IN_FLIGHT)) + 0.5;
-  return Math.max(1, Math.min(MAX_SLEEP_MS, rounds * queue.roundTripMs));
+  let ms: number;
+  if (slot.sentAt !== null) {
+    ms = slot.sentAt + queue.roundTripMs - Date.now();
+  } else {
+    const ahead = Math.max(0, slot.seq - queue.taken);
+    const rounds = Math.floor(ahead / (MAX_CLAIM_BATCH * MAX_IN_FLIGHT)) + 1;
+    ms = rounds * queue.roundTripMs;
+  }
+  return Math.max(1, Math.min(MAX_SLEEP_MS, ms));
 }
 
 const sleep = (ms: number) => new Promise((wake) => setTimeout(wake, ms));
