@@ -15,6 +15,7 @@ import { startLocalCloud } from "../local/cloud.ts";
 import { freePort } from "../local/servers/process.ts";
 import { bundleWorker, startWorker } from "../local/worker.ts";
 import { workerBindings } from "../local/worker-bindings.ts";
+import { isolateSessions } from "./inspector.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const OUT = join(ROOT, ".local", "profile");
@@ -40,28 +41,6 @@ interface Profile {
   nodes: ProfileNode[];
   samples?: number[];
   timeDeltas?: number[];
-}
-
-/** One Chrome DevTools protocol session over the inspector's WebSocket. */
-async function session(url: string) {
-  const ws = new WebSocket(url);
-  await new Promise((done, fail) => {
-    ws.addEventListener("open", done, { once: true });
-    ws.addEventListener("error", fail, { once: true });
-  });
-  let next = 0;
-  const waiting = new Map<number, (result: unknown) => void>();
-  ws.addEventListener("message", (e) => {
-    const msg = JSON.parse(String(e.data)) as { id?: number; result?: unknown };
-    if (msg.id !== undefined) waiting.get(msg.id)?.(msg.result);
-  });
-  const send = (method: string, params: object = {}) =>
-    new Promise<unknown>((done) => {
-      const id = ++next;
-      waiting.set(id, done);
-      ws.send(JSON.stringify({ id, method, params }));
-    });
-  return { send, close: () => ws.close() };
 }
 
 function topSelfTime(profile: Profile, count: number): string[] {
@@ -137,31 +116,7 @@ async function main(): Promise<void> {
               headers: { authorization: `Bearer ${tokens.pop() ?? ""}` },
             };
 
-    // Split layout: the first front's inspector on inspectorPort, the objects' on the next one.
-    const inspectors =
-      worker.fronts === 0
-        ? [{ process: "workerd", port: inspectorPort }]
-        : [
-            { process: "front", port: inspectorPort },
-            { process: "objects", port: inspectorPort + 1 },
-          ];
-    const sessions = (
-      await Promise.all(
-        inspectors.map(async ({ process, port }) => {
-          const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
-            id: string;
-            title: string;
-            webSocketDebuggerUrl: string;
-          }[];
-          return Promise.all(
-            targets.map(async (t) => ({
-              title: `${process}-${t.title || t.id}`,
-              s: await session(t.webSocketDebuggerUrl),
-            })),
-          );
-        }),
-      )
-    ).flat();
+    const sessions = await isolateSessions(inspectorPort, worker.fronts);
     for (const { s } of sessions) {
       await s.send("Profiler.enable");
       await s.send("Profiler.setSamplingInterval", { interval: 100 });

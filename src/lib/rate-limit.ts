@@ -166,6 +166,8 @@ export class LocalFirstLimiter {
 
   #remember(key: string, state: KeyState): void {
     if (this.#keys.size >= MAX_KEYS) this.#keys.clear();
+    // Refused keys too: the library forgets one only when asked about it again; Redis still knows.
+    if (this.#blocked.size >= MAX_KEYS) this.#blocked.clear();
     this.#keys.set(key, state);
   }
 }
