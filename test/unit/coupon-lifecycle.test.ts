@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { issuedRow } from "../../domain/claim-batch.ts";
 import {
   activeHold,
   decideHold,
@@ -10,17 +11,7 @@ import type { CouponRow } from "../../domain/views.ts";
 
 const T = 1_000_000;
 const row = (over: Partial<CouponRow> = {}): CouponRow => ({
-  coupon_id: "cpn_x",
-  user_id: "u",
-  issued_at: T,
-  expires_at: T + 10_000,
-  status: "issued",
-  redeemed_at: null,
-  order_id: null,
-  held_order_id: null,
-  held_until: null,
-  restored_order_id: null,
-  version: 1,
+  ...issuedRow({ couponExpiresAt: T + 10_000 }, "u", "cpn_x", T),
   ...over,
 });
 

@@ -30,6 +30,18 @@ const record = (eventId: string, user: string) => ({
   at: new Date(CLOCK_START).toISOString(),
 });
 
+/** Empties a fresh object's storage and lays out the schema as of migration `version`. */
+function storageOfDeploy(sql: SqlStorage, version: number): void {
+  const tables = sql
+    .exec<{ name: string }>(
+      `SELECT name FROM sqlite_master WHERE type = 'table'
+       AND substr(name, 1, 7) <> 'sqlite_' AND substr(name, 1, 4) <> '_cf_'`,
+    )
+    .toArray();
+  for (const { name } of tables) sql.exec(`DROP TABLE "${name}"`);
+  migrate(sql, version);
+}
+
 describe("the outbox storage of an older deploy", () => {
   it("is migrated in place: per-sink columns become delivery rows, and pending rows drain after the upgrade", async () => {
     expect(BEFORE).toBeGreaterThan(0);
@@ -39,14 +51,7 @@ describe("the outbox storage of an older deploy", () => {
     // Rebuild this fresh object's storage as the older deploy left it.
     await runInDurableObject(stub, async (_: CouponEvent, state) => {
       const sql = state.storage.sql;
-      const tables = sql
-        .exec<{ name: string }>(
-          `SELECT name FROM sqlite_master WHERE type = 'table'
-           AND substr(name, 1, 7) <> 'sqlite_' AND substr(name, 1, 4) <> '_cf_'`,
-        )
-        .toArray();
-      for (const { name } of tables) sql.exec(`DROP TABLE "${name}"`);
-      migrate(sql, BEFORE);
+      storageOfDeploy(sql, BEFORE);
       sql.exec(
         "INSERT INTO event (singleton, definition, created_at) VALUES (1, ?, ?)",
         JSON.stringify({
@@ -144,14 +149,7 @@ describe("the outbox storage of an older deploy", () => {
     // by the sinks that have not taken it yet.
     await runInDurableObject(stub, async (_: CouponEvent, state) => {
       const sql = state.storage.sql;
-      const tables = sql
-        .exec<{ name: string }>(
-          `SELECT name FROM sqlite_master WHERE type = 'table'
-           AND substr(name, 1, 7) <> 'sqlite_' AND substr(name, 1, 4) <> '_cf_'`,
-        )
-        .toArray();
-      for (const { name } of tables) sql.exec(`DROP TABLE "${name}"`);
-      migrate(sql, BEFORE_CURSORS);
+      storageOfDeploy(sql, BEFORE_CURSORS);
       sql.exec(
         "INSERT INTO event (singleton, definition, issued, created_at) VALUES (1, ?, 4, ?)",
         JSON.stringify({
