@@ -42,6 +42,7 @@ interface Figures {
   start: Heap;
   peak: Heap;
   end: Heap;
+  retained: Heap;
 }
 
 async function heapOf(s: InspectorSession): Promise<Heap> {
@@ -99,15 +100,16 @@ async function main(): Promise<void> {
         { start: rssOf(p.pid), peak: rssOf(p.pid), end: rssOf(p.pid) },
       ]),
     );
-    const sample = async (at: "start" | "peak" | "end") => {
+    const sample = async (at: "start" | "peak" | "end" | "retained") => {
       for (const { title, s } of sessions) {
         const heap = await heapOf(s);
-        const f = figures.get(title) ?? { start: heap, peak: heap, end: heap };
-        if (at === "peak") {
-          if (heap.used > f.peak.used) f.peak = heap;
-        } else f[at] = heap;
+        const f = figures.get(title) ?? { start: heap, peak: heap, end: heap, retained: heap };
+        if (at !== "retained" && heap.used > f.peak.used) f.peak = heap;
+        if (at !== "peak") f[at] = heap;
         figures.set(title, f);
       }
+      // The heap snapshot behind "retained" takes memory of its own: RSS is read before it.
+      if (at === "retained") return;
       for (const p of processes) {
         const r = rss.get(p.name);
         const now = rssOf(p.pid);
@@ -190,10 +192,13 @@ async function main(): Promise<void> {
     running = false;
     await sampler;
     await sample("peak");
-    // Idle for a while (timers, tallies and caches settle), then the end. (workerd's inspector
-    // does not answer HeapProfiler.collectGarbage: the end is what V8 kept on its own.)
+    // Idle for a while (timers, tallies and caches settle), then the end; then what is retained:
+    // a heap snapshot starts with a full GC (workerd's inspector does not answer collectGarbage).
     await new Promise((r) => setTimeout(r, 5_000));
     await sample("end");
+    for (const { s } of sessions)
+      await s.send("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+    await sample("retained");
     console.error("sampled the end");
 
     console.log(
@@ -205,10 +210,14 @@ async function main(): Promise<void> {
         .map(([k, n]) => `${k}: ${n}`)
         .join(", "),
     );
-    console.log("\nJS heap used / allocated, MB    start          peak           end");
+    console.log(
+      "\nJS heap used / allocated, MB    start          peak           end            retained (after a full GC)",
+    );
     for (const [title, f] of figures) {
       const cell = (h: Heap) => `${mb(h.used)} /${mb(h.total)}`;
-      console.log(`${title.padEnd(30)} ${cell(f.start)} ${cell(f.peak)} ${cell(f.end)}`);
+      console.log(
+        `${title.padEnd(30)} ${cell(f.start)} ${cell(f.peak)} ${cell(f.end)} ${cell(f.retained)}`,
+      );
     }
     console.log(
       "\nprocess RSS (anonymous + file-backed), MB   start                 peak                  end",
