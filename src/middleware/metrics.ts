@@ -35,9 +35,10 @@ export const observeRequests = createMiddleware<HonoEnv>(async (c, next) => {
   const slug =
     error instanceof ProblemError
       ? error.slug
-      : status >= 400 && c.res.headers.get("Content-Type") === "application/problem+json"
-        ? (SLUG_BY_STATUS[status] ?? "")
-        : "";
+      : (c.var.problem ??
+        (status >= 400 && c.res.headers.get("Content-Type") === "application/problem+json"
+          ? (SLUG_BY_STATUS[status] ?? "")
+          : ""));
   const eventId = eventIdOf(c.req.path);
   const sample: Sample = {
     method: KNOWN_METHODS.has(c.req.method) ? c.req.method : "OTHER",

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { assertNever } from "../../domain/ledger.ts";
 import type { CouponView } from "../../domain/views.ts";
 import { eventClient } from "../lib/event-client.ts";
-import { eventNotFound, refusalProblem } from "../lib/event-problems.ts";
+import { eventNotFound, refusalAnswer } from "../lib/event-problems.ts";
 import { prebuiltJson } from "../lib/prebuilt-json.ts";
 import { newRouter } from "../lib/router.ts";
 import { waitUntilOf } from "../lib/wait-until.ts";
@@ -81,7 +81,7 @@ export const claims = router
       case "existing":
         return prebuiltJson<CouponView, 200>(c, result.json, 200);
       case "refused":
-        throw refusalProblem(result.refusal);
+        return refusalAnswer(c, result.refusal);
       case "unknown-event":
         throw eventNotFound(id);
       default:
