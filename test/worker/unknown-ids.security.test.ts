@@ -45,10 +45,11 @@ describe("unknown event ids", () => {
   it("are never counted per event: 2,000 invented ids over every route shape leave the metrics and the dashboard's list to real events", async () => {
     const real = await createEvent({ totalStock: 5 });
     expect((await claim(real.id, "metrics-real")).status).toBe(201);
-    const headers = await asUser("metrics-prober");
+    const probers = await Promise.all(Array.from({ length: 10 }, (_, i) => asUser(`prober-${i}`)));
     const invented: string[] = [];
     await inWaves(2_000, 100, async (i) => {
       const id = uniqueId(`ghost${i}`);
+      const headers = probers[i % probers.length];
       invented.push(id);
       const res = await [
         () => api(`/v1/events/${id}`),
@@ -93,8 +94,12 @@ describe("unknown event ids", () => {
     );
     expect(edgeKnows(env, hot.id)).toBe(true);
 
-    const headers = await asUser("flooder");
+    // Many flooders: one user's claims would meet the per-user claim budget (429) first.
+    const flooders = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => asUser(`flooder-${i}`)),
+    );
     await inWaves(3_000, 150, async (i) => {
+      const headers = flooders[i % flooders.length];
       const id = uniqueId(`flood${i}`);
       const res =
         i % 2 === 0
