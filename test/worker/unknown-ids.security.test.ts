@@ -2,9 +2,14 @@
  * Issue 21 items 4-5: ids nobody created are neither counted per event (metrics, dashboard list)
  * nor able to push a real event out of the edge's snapshots. Refusals change nothing.
  */
-import { runInDurableObject } from "cloudflare:test";
+import {
+  createExecutionContext,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { buildApp } from "../../src/app.ts";
 import { edgeKnows } from "../../src/lib/event-client.ts";
 import {
   admin,
@@ -13,6 +18,7 @@ import {
   claim,
   createEvent,
   eventStub,
+  ORIGIN,
   problemOf,
   uniqueId,
 } from "./helpers.ts";
@@ -122,5 +128,32 @@ describe("unknown event ids", () => {
     }>();
     expect(stats.claims.issued).toBe(20);
     expect(stats.claims.rejected["sold-out"]).toBe(301);
+  });
+
+  it("the request log names no invented event: 200 reads of invented ids log no event, a real event's reads are tallied under it", async () => {
+    const real = await createEvent();
+    // The test projects run with REQUEST_LOG=off; this app gets the default (per-second tallies).
+    const app = buildApp();
+    const bindings = { ...env, REQUEST_LOG: "on" };
+    const invented = Array.from({ length: 200 }, (_, i) => uniqueId(`logged${i}`));
+    const spy = vi.spyOn(console, "log").mockImplementation(() => {});
+    const ctx = createExecutionContext();
+    for (const id of invented) {
+      const res = await app.fetch(new Request(`${ORIGIN}/v1/events/${id}`), bindings, ctx);
+      expect(res.status).toBe(404);
+    }
+    const res = await app.fetch(new Request(`${ORIGIN}/v1/events/${real.id}`), bindings, ctx);
+    expect(res.status).toBe(200);
+    await waitOnExecutionContext(ctx); // the tallies' second ends
+    const lines = spy.mock.calls.map((call) => String(call[0]));
+    spy.mockRestore();
+    expect(lines.filter((line) => invented.some((id) => line.includes(id)))).toEqual([]);
+    const tally = lines.map((l) => JSON.parse(l)).find((l) => l.msg === "requests");
+    expect(tally).toMatchObject({
+      route: "/v1/events/{id}",
+      status: 200,
+      event: real.id,
+      count: 1,
+    });
   });
 });
