@@ -3,8 +3,12 @@ import { inArray, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/planetscale-serverless";
 import type { EventDefinition } from "../../domain/ledger.ts";
 import type { DeliveryReport, OutboxItem, Sink } from "../../domain/sinks.ts";
+import { compile } from "../db/compiled.ts";
 import { couponEvents, userCoupons } from "../db/schema/index.ts";
 import { fetchWithTimeout } from "../timeout.ts";
+
+/** A row of the read-back, as the driver names its columns. */
+type StoredRow = { id: unknown; event_id: unknown; user_id: unknown };
 
 /** MySQL's DATETIME text (what drizzle's datetime column sends), or null. */
 const dbTime = (iso: string | null): string | null =>
@@ -21,58 +25,59 @@ const raw = (name: string) => sql`${sql.placeholder(name)}`;
  * and a row only moves forward (`version`), so replays and reordering cannot regress a coupon.
  */
 export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
-  const db = drizzle({
-    client: new Client({ url: opts.url, fetch: fetchWithTimeout(opts.timeoutMs) }),
-  });
+  const client = new Client({ url: opts.url, fetch: fetchWithTimeout(opts.timeoutMs) });
+  const db = drizzle({ client });
   const eventsWritten = new Set<string>();
 
-  // Both statements are built once per batch size (drizzle prepared queries with placeholders),
-  // not per batch: a drain sends the same few shapes over and over.
+  // Both statements are built by drizzle once per batch size and compiled to SQL text (see
+  // platform/db/compiled.ts), not per batch: a drain sends the same few shapes over and over.
   const same = sql`id = VALUES(id) AND VALUES(version) > version`;
   const upserts = shapes((n) =>
-    db
-      .insert(userCoupons)
-      .values(
-        Array.from({ length: n }, (_, i) => ({
-          id: sql.placeholder(`id${i}`),
-          eventId: sql.placeholder(`eventId${i}`),
-          userId: sql.placeholder(`userId${i}`),
-          status: sql.placeholder(`status${i}`),
-          issuedAt: raw(`issuedAt${i}`),
-          expiresAt: raw(`expiresAt${i}`),
-          redeemedAt: raw(`redeemedAt${i}`),
-          orderId: sql.placeholder(`orderId${i}`),
-          heldOrderId: sql.placeholder(`heldOrderId${i}`),
-          heldUntil: raw(`heldUntil${i}`),
-          version: sql.placeholder(`version${i}`),
-          updatedAt: raw("now"),
-        })),
-      )
-      .onDuplicateKeyUpdate({
-        // MySQL assigns left to right: `version` must be the last column written.
-        set: {
-          status: sql`IF(${same}, VALUES(status), status)`,
-          redeemedAt: sql`IF(${same}, VALUES(redeemed_at), redeemed_at)`,
-          orderId: sql`IF(${same}, VALUES(order_id), order_id)`,
-          heldOrderId: sql`IF(${same}, VALUES(held_order_id), held_order_id)`,
-          heldUntil: sql`IF(${same}, VALUES(held_until), held_until)`,
-          updatedAt: sql`IF(${same}, VALUES(updated_at), updated_at)`,
-          version: sql`IF(id = VALUES(id), GREATEST(version, VALUES(version)), version)`,
-        },
-      })
-      .prepare(),
+    compile(
+      db
+        .insert(userCoupons)
+        .values(
+          Array.from({ length: n }, (_, i) => ({
+            id: sql.placeholder(`id${i}`),
+            eventId: sql.placeholder(`eventId${i}`),
+            userId: sql.placeholder(`userId${i}`),
+            status: sql.placeholder(`status${i}`),
+            issuedAt: raw(`issuedAt${i}`),
+            expiresAt: raw(`expiresAt${i}`),
+            redeemedAt: raw(`redeemedAt${i}`),
+            orderId: sql.placeholder(`orderId${i}`),
+            heldOrderId: sql.placeholder(`heldOrderId${i}`),
+            heldUntil: raw(`heldUntil${i}`),
+            version: sql.placeholder(`version${i}`),
+            updatedAt: raw("now"),
+          })),
+        )
+        .onDuplicateKeyUpdate({
+          // MySQL assigns left to right: `version` must be the last column written.
+          set: {
+            status: sql`IF(${same}, VALUES(status), status)`,
+            redeemedAt: sql`IF(${same}, VALUES(redeemed_at), redeemed_at)`,
+            orderId: sql`IF(${same}, VALUES(order_id), order_id)`,
+            heldOrderId: sql`IF(${same}, VALUES(held_order_id), held_order_id)`,
+            heldUntil: sql`IF(${same}, VALUES(held_until), held_until)`,
+            updatedAt: sql`IF(${same}, VALUES(updated_at), updated_at)`,
+            version: sql`IF(id = VALUES(id), GREATEST(version, VALUES(version)), version)`,
+          },
+        }),
+    ),
   );
   const lookups = shapes((n) =>
-    db
-      .select({ id: userCoupons.id, eventId: userCoupons.eventId, userId: userCoupons.userId })
-      .from(userCoupons)
-      .where(
-        inArray(
-          userCoupons.id,
-          Array.from({ length: n }, (_, i) => sql.placeholder(`id${i}`)),
+    compile(
+      db
+        .select({ id: userCoupons.id, eventId: userCoupons.eventId, userId: userCoupons.userId })
+        .from(userCoupons)
+        .where(
+          inArray(
+            userCoupons.id,
+            Array.from({ length: n }, (_, i) => sql.placeholder(`id${i}`)),
+          ),
         ),
-      )
-      .prepare(),
+    ),
   );
 
   /**
@@ -95,17 +100,29 @@ export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
       values[`heldUntil${i}`] = dbTime(coupon.hold?.expiresAt ?? null);
       values[`version${i}`] = version;
     });
-    await upserts(items.length).execute(values);
+    const statement = upserts(items.length);
+    await client.execute(statement.text, statement.args(values));
     return verify(items);
   }
 
   /** Reads the batch back by coupon id: only a row with the record's own event and user counts. */
   async function verify(items: OutboxItem[]): Promise<DeliveryReport> {
     const ids = [...new Set(items.map((i) => i.record.coupon.id))];
-    const rows = await lookups(ids.length).execute(
-      Object.fromEntries(ids.map((id, i) => [`id${i}`, id])),
+    const statement = lookups(ids.length);
+    const { rows } = await client.execute<StoredRow>(
+      statement.text,
+      statement.args(Object.fromEntries(ids.map((id, i) => [`id${i}`, id]))),
     );
-    const stored = new Map(rows.map((r) => [r.id, r]));
+    // The ids are VARBINARY (byte-exact): decoded by the columns' own decoders, as drizzle would.
+    const stored = new Map(
+      rows.map((r) => [
+        userCoupons.id.mapFromDriverValue(r.id),
+        {
+          eventId: userCoupons.eventId.mapFromDriverValue(r.event_id),
+          userId: userCoupons.userId.mapFromDriverValue(r.user_id),
+        },
+      ]),
+    );
     const report: DeliveryReport = { delivered: [], rejected: [] };
     for (const { seq, record } of items) {
       const { id, eventId, userId } = record.coupon;
