@@ -185,8 +185,13 @@ export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
   };
 }
 
-/** Distinct statement shapes kept per sink: a drain uses a handful (full batches, halves, tails). */
-const MAX_SHAPES = 64;
+/**
+ * Distinct statement shapes kept per sink. A live drain takes whatever is pending, so its batch
+ * sizes spread over 1 to a hundred or so (a backlog drains in full batches, one shape): too few
+ * kept, and most batches compile their statement again. A shape of n rows is about 150 n bytes
+ * of SQL text, so 160 of them stay around 2 MB.
+ */
+const MAX_SHAPES = 160;
 
 /** `build(n)` once per `n`, the least recently used shape dropped past MAX_SHAPES. */
 function shapes<T>(build: (n: number) => T): (n: number) => T {
