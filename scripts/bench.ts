@@ -40,6 +40,7 @@ import type {
   TimedRequest,
 } from "./bench-load.ts";
 import { cpuTicks, machineTicks } from "./bench-load.ts";
+import { sectionOf } from "./benchmarks-file.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const HOST = "127.0.0.1";
@@ -971,9 +972,16 @@ function loadBefore(): BenchFile | undefined {
 
 /** The Drain section of the file about to be overwritten, when it holds figures. */
 function previousDrain(path: string | undefined): string | undefined {
-  if (path === undefined || !existsSync(path)) return undefined;
-  const m = /\n## Drain\n\n([\s\S]*?)\s*(?=\n## |$)/.exec(readFileSync(path, "utf8"));
-  return m?.[1]?.includes("```") ? m[1] : undefined;
+  const body = sectionOf(path, "Drain");
+  return body?.includes("```") ? body : undefined;
+}
+
+/** `npm run soak` writes its section itself; a bench run keeps it. */
+function soakSection(path: string | undefined): string {
+  return (
+    sectionOf(path, "Soak") ??
+    "`npm run soak` (scripts/soak.ts) measures each isolate's JS heap under a crowd of distinct users and writes its figures here."
+  );
 }
 
 function drainSection(file: BenchFile, previous: string | undefined): string {
@@ -1086,6 +1094,10 @@ ${resultsTable(before)}${disturbed(before)}
 ## Drain
 
 ${drainSection(now, previousDrain(outFile))}
+
+## Soak
+
+${soakSection(outFile)}
 `);
   return `${parts.join("\n\n")}\n`;
 }

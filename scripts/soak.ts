@@ -9,6 +9,7 @@
  * each workerd process's resident memory split as /proc tells it (anonymous vs file-backed).
  */
 import { readFileSync, rmSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { sign } from "hono/jwt";
@@ -17,6 +18,7 @@ import { startLocalCloud } from "../local/cloud.ts";
 import { freePort } from "../local/servers/process.ts";
 import { bundleWorker, startWorker } from "../local/worker.ts";
 import { workerBindings } from "../local/worker-bindings.ts";
+import { BENCHMARKS_FILE, writeSection } from "./benchmarks-file.ts";
 import { type InspectorSession, isolateSessions } from "./inspector.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -33,6 +35,7 @@ const connections = Number(values.connections);
 if (!(users > 0 && eventCount > 0 && connections > 0)) throw new Error("bad arguments");
 const SAMPLE_MS = 2_000;
 const MB = 1024 * 1024;
+const cpus = availableParallelism();
 
 interface Heap {
   used: number;
@@ -201,32 +204,43 @@ async function main(): Promise<void> {
     await sample("retained");
     console.error("sampled the end");
 
-    console.log(
+    // Printed, and kept in BENCHMARKS.md's "Soak" section (a bench run keeps that section).
+    const lines: string[] = [];
+    const say = (line: string) => {
+      console.log(line);
+      lines.push(line);
+    };
+    say(
       `\n${users} users (${users * 3} requests) over ${eventCount} events of ${stock} coupons, ${connections} connections: ${seconds.toFixed(1)} s (${Math.round((users * 3) / seconds)} requests/s)`,
     );
-    console.log(
+    say(
       [...answers]
         .sort()
         .map(([k, n]) => `${k}: ${n}`)
         .join(", "),
     );
-    console.log(
+    say(
       "\nJS heap used / allocated, MB    start          peak           end            retained (after a full GC)",
     );
     for (const [title, f] of figures) {
       const cell = (h: Heap) => `${mb(h.used)} /${mb(h.total)}`;
-      console.log(
+      say(
         `${title.padEnd(30)} ${cell(f.start)} ${cell(f.peak)} ${cell(f.end)} ${cell(f.retained)}`,
       );
     }
-    console.log(
+    say(
       "\nprocess RSS (anonymous + file-backed), MB   start                 peak                  end",
     );
     for (const [name, r] of rss) {
       const cell = (x: { rss: number; anon: number; file: number }) =>
         `${mb(x.rss)} (${mb(x.anon)} +${mb(x.file)})`;
-      console.log(`${name.padEnd(30)} ${cell(r.start)} ${cell(r.peak)} ${cell(r.end)}`);
+      say(`${name.padEnd(30)} ${cell(r.start)} ${cell(r.peak)} ${cell(r.end)}`);
     }
+    writeSection(
+      BENCHMARKS_FILE,
+      "Soak",
+      `\`npm run soak -- --users ${users}\` (scripts/soak.ts) on ${new Date().toISOString().slice(0, 10)}, FRONTS=${worker.fronts}, ${cpus} cores, load average ${(loadavg()[0] ?? 0).toFixed(2)} at the end. Each user has a token and an address of its own, claims once on one of the events (stock for half of them), then reads its coupon and the event. JS heap per isolate from workerd's inspector (\`Runtime.getHeapUsage\`); "retained" after the full GC a heap snapshot starts with; resident memory per workerd process from /proc.\n\n\`\`\`\n${lines.join("\n").trim()}\n\`\`\``,
+    );
     for (const { s } of sessions) s.close();
   } finally {
     await pool.close();

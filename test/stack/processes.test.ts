@@ -7,10 +7,10 @@
  * `npx vitest run --project node test/stack`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { createConnection } from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningLocalCloud, startLocalCloud } from "../../local/cloud.ts";
@@ -20,34 +20,10 @@ import { type GatewayStats, startGateway } from "../../local/gateway/server.ts";
 import { isAlive, isPortFree, waitFor } from "../../local/servers/process.ts";
 import { redisPing } from "../../local/servers/redis.ts";
 import type { LocalCloud } from "../../local/stack-types.ts";
+import { serversUnder } from "./servers-under.ts";
 
 const REPO = resolve(import.meta.dirname, "..", "..");
 let root: string;
-
-/**
- * Every mariadbd / redis-server process whose working directory lies under `dir` (on Debian
- * redis-server is a link to redis-check-rdb, the name /proc shows).
- */
-function serversUnder(dir: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const exe = basename(readlinkSync(`/proc/${entry}/exe`));
-      const cwd = readlinkSync(`/proc/${entry}/cwd`);
-      if (
-        /^(mariadbd|mysqld|redis-server|redis-check-rdb)$/.test(exe) &&
-        cwd.startsWith(dir) &&
-        isAlive(+entry)
-      ) {
-        found.push(Number(entry));
-      }
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return found;
-}
 
 function pids(cloud: RunningLocalCloud): number[] {
   return [cloud.processes.mariadbd.pid, cloud.processes.redis.pid];

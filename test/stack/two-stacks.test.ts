@@ -5,33 +5,16 @@
  * does, with its state in a temporary folder (COUPON_LOCAL_STATE) and one front each.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isAlive, isPortFree, waitFor } from "../../local/servers/process.ts";
+import { isPortFree, waitFor } from "../../local/servers/process.ts";
+import { serversUnder } from "./servers-under.ts";
 
 const REPO = resolve(import.meta.dirname, "..", "..");
 let state: string;
 const started: ChildProcess[] = [];
-
-/** mariadbd / redis-server processes whose working directory lies under `dir`. */
-function serversUnder(dir: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const exe = basename(readlinkSync(`/proc/${entry}/exe`));
-      const cwd = readlinkSync(`/proc/${entry}/cwd`);
-      if (/^(mariadbd|mysqld|redis-server|redis-check-rdb)$/.test(exe) && cwd.startsWith(dir)) {
-        if (isAlive(+entry)) found.push(Number(entry));
-      }
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return found.sort();
-}
 
 /** A PORT whose PORT..PORT+7 are free now. */
 async function freeRange(from: number): Promise<number> {

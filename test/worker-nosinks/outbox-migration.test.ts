@@ -42,6 +42,27 @@ function storageOfDeploy(sql: SqlStorage, version: number): void {
   migrate(sql, version);
 }
 
+/**
+ * Starts the object again with the new code (whose constructor migrates), with fake sinks and a
+ * manual clock, and reads the schema version and whatever `read` takes from the upgraded storage.
+ */
+async function upgrade<T>(
+  stub: DurableObjectStub<CouponEvent>,
+  read: (sql: SqlStorage, o: CouponEvent) => T,
+) {
+  await evictDurableObject(stub);
+  const sinks = perSink(() => new FakeSink());
+  const clock = new ManualClock(CLOCK_START);
+  const migrated = await runInDurableObject(stub, (o: CouponEvent, state) => {
+    o.clock = clock;
+    o.testHooks.sinks = sinks;
+    const sql = state.storage.sql;
+    const version = sql.exec<{ version: number }>("SELECT version FROM _schema").one().version;
+    return { version, ...read(sql, o) };
+  });
+  return { sinks, clock, migrated };
+}
+
 describe("the outbox storage of an older deploy", () => {
   it("is migrated in place: per-sink columns become delivery rows, and pending rows drain after the upgrade", async () => {
     expect(BEFORE).toBeGreaterThan(0);
@@ -89,27 +110,18 @@ describe("the outbox storage of an older deploy", () => {
     });
 
     // The next start runs the new code's constructor, and with it the migration.
-    await evictDurableObject(stub);
-    const sinks = perSink(() => new FakeSink());
-    const clock = new ManualClock(CLOCK_START);
-    const migrated = await runInDurableObject(stub, (o: CouponEvent, state) => {
-      o.clock = clock;
-      o.testHooks.sinks = sinks;
-      const sql = state.storage.sql;
-      return {
-        version: sql.exec<{ version: number }>("SELECT version FROM _schema").one().version,
-        columns: sql
-          .exec<{ name: string }>("SELECT name FROM pragma_table_info('outbox')")
-          .toArray()
-          .map((c) => c.name),
-        deliveries: sql
-          .exec(
-            `SELECT d.sink, o.coupon_id, d.attempts, d.retry_at FROM outbox_delivery d
+    const { sinks, clock, migrated } = await upgrade(stub, (sql) => ({
+      columns: sql
+        .exec<{ name: string }>("SELECT name FROM pragma_table_info('outbox')")
+        .toArray()
+        .map((c) => c.name),
+      deliveries: sql
+        .exec(
+          `SELECT d.sink, o.coupon_id, d.attempts, d.retry_at FROM outbox_delivery d
              JOIN outbox o ON o.seq = d.seq ORDER BY d.sink, d.seq`,
-          )
-          .toArray(),
-      };
-    });
+        )
+        .toArray(),
+    }));
     expect(migrated.version).toBe(MIGRATIONS.length);
     expect(migrated.columns).toEqual(["seq", "coupon_id", "version", "payload", "created_at"]);
     expect(migrated.deliveries).toEqual([
@@ -192,19 +204,10 @@ describe("the outbox storage of an older deploy", () => {
       await state.storage.setAlarm(PARKED);
     });
 
-    await evictDurableObject(stub);
-    const sinks = perSink(() => new FakeSink());
-    const clock = new ManualClock(CLOCK_START);
-    const migrated = await runInDurableObject(stub, (o: CouponEvent, state) => {
-      o.clock = clock;
-      o.testHooks.sinks = sinks;
-      const sql = state.storage.sql;
-      return {
-        version: sql.exec<{ version: number }>("SELECT version FROM _schema").one().version,
-        cursors: sql.exec("SELECT sink, claims_rowid FROM sink_cursor ORDER BY sink").toArray(),
-        stats: o.stats(),
-      };
-    });
+    const { sinks, migrated } = await upgrade(stub, (sql, o) => ({
+      cursors: sql.exec("SELECT sink, claims_rowid FROM sink_cursor ORDER BY sink").toArray(),
+      stats: o.stats(),
+    }));
     expect(migrated.version).toBe(MIGRATIONS.length);
     expect(migrated.cursors).toEqual([
       { sink: "kafka", claims_rowid: 4 },
