@@ -19,6 +19,59 @@ const dbTime = (iso: string | null): string | null =>
  */
 const raw = (name: string) => sql`${sql.placeholder(name)}`;
 
+// Both statements are built by drizzle once per batch size and compiled to SQL text (see
+// platform/db/compiled.ts), not per batch, and once per isolate, not per sink: every event's
+// object drains the same shapes. The builder's client never runs anything (no URL of use).
+const builder = drizzle({ client: new Client({ url: "https://sql-builder:unused@127.0.0.1" }) });
+const same = sql`id = VALUES(id) AND VALUES(version) > version`;
+const upserts = shapes((n) =>
+  compile(
+    builder
+      .insert(userCoupons)
+      .values(
+        Array.from({ length: n }, (_, i) => ({
+          id: sql.placeholder(`id${i}`),
+          eventId: sql.placeholder(`eventId${i}`),
+          userId: sql.placeholder(`userId${i}`),
+          status: sql.placeholder(`status${i}`),
+          issuedAt: raw(`issuedAt${i}`),
+          expiresAt: raw(`expiresAt${i}`),
+          redeemedAt: raw(`redeemedAt${i}`),
+          orderId: sql.placeholder(`orderId${i}`),
+          heldOrderId: sql.placeholder(`heldOrderId${i}`),
+          heldUntil: raw(`heldUntil${i}`),
+          version: sql.placeholder(`version${i}`),
+          updatedAt: raw("now"),
+        })),
+      )
+      .onDuplicateKeyUpdate({
+        // MySQL assigns left to right: `version` must be the last column written.
+        set: {
+          status: sql`IF(${same}, VALUES(status), status)`,
+          redeemedAt: sql`IF(${same}, VALUES(redeemed_at), redeemed_at)`,
+          orderId: sql`IF(${same}, VALUES(order_id), order_id)`,
+          heldOrderId: sql`IF(${same}, VALUES(held_order_id), held_order_id)`,
+          heldUntil: sql`IF(${same}, VALUES(held_until), held_until)`,
+          updatedAt: sql`IF(${same}, VALUES(updated_at), updated_at)`,
+          version: sql`IF(id = VALUES(id), GREATEST(version, VALUES(version)), version)`,
+        },
+      }),
+  ),
+);
+const lookups = shapes((n) =>
+  compile(
+    builder
+      .select({ id: userCoupons.id, eventId: userCoupons.eventId, userId: userCoupons.userId })
+      .from(userCoupons)
+      .where(
+        inArray(
+          userCoupons.id,
+          Array.from({ length: n }, (_, i) => sql.placeholder(`id${i}`)),
+        ),
+      ),
+  ),
+);
+
 /**
  * MySQL through PlanetScale's HTTP API (drizzle + @planetscale/database): one multi-row
  * `INSERT .. ON DUPLICATE KEY UPDATE` per batch. Idempotent: a redelivered row changes nothing,
@@ -28,57 +81,6 @@ export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
   const client = new Client({ url: opts.url, fetch: fetchWithTimeout(opts.timeoutMs) });
   const db = drizzle({ client });
   const eventsWritten = new Set<string>();
-
-  // Both statements are built by drizzle once per batch size and compiled to SQL text (see
-  // platform/db/compiled.ts), not per batch: a drain sends the same few shapes over and over.
-  const same = sql`id = VALUES(id) AND VALUES(version) > version`;
-  const upserts = shapes((n) =>
-    compile(
-      db
-        .insert(userCoupons)
-        .values(
-          Array.from({ length: n }, (_, i) => ({
-            id: sql.placeholder(`id${i}`),
-            eventId: sql.placeholder(`eventId${i}`),
-            userId: sql.placeholder(`userId${i}`),
-            status: sql.placeholder(`status${i}`),
-            issuedAt: raw(`issuedAt${i}`),
-            expiresAt: raw(`expiresAt${i}`),
-            redeemedAt: raw(`redeemedAt${i}`),
-            orderId: sql.placeholder(`orderId${i}`),
-            heldOrderId: sql.placeholder(`heldOrderId${i}`),
-            heldUntil: raw(`heldUntil${i}`),
-            version: sql.placeholder(`version${i}`),
-            updatedAt: raw("now"),
-          })),
-        )
-        .onDuplicateKeyUpdate({
-          // MySQL assigns left to right: `version` must be the last column written.
-          set: {
-            status: sql`IF(${same}, VALUES(status), status)`,
-            redeemedAt: sql`IF(${same}, VALUES(redeemed_at), redeemed_at)`,
-            orderId: sql`IF(${same}, VALUES(order_id), order_id)`,
-            heldOrderId: sql`IF(${same}, VALUES(held_order_id), held_order_id)`,
-            heldUntil: sql`IF(${same}, VALUES(held_until), held_until)`,
-            updatedAt: sql`IF(${same}, VALUES(updated_at), updated_at)`,
-            version: sql`IF(id = VALUES(id), GREATEST(version, VALUES(version)), version)`,
-          },
-        }),
-    ),
-  );
-  const lookups = shapes((n) =>
-    compile(
-      db
-        .select({ id: userCoupons.id, eventId: userCoupons.eventId, userId: userCoupons.userId })
-        .from(userCoupons)
-        .where(
-          inArray(
-            userCoupons.id,
-            Array.from({ length: n }, (_, i) => sql.placeholder(`id${i}`)),
-          ),
-        ),
-    ),
-  );
 
   /**
    * Writes `items` and returns the seqs that are now in MySQL as themselves. The update half of
