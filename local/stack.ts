@@ -2,7 +2,7 @@
  * `npm start`: the whole service on this machine. Starts the local cloud (MariaDB, Redis and the
  * HTTP gateway standing in for PlanetScale, Upstash Redis and Kafka), bundles the Worker, serves
  * it with workerd on PORT (default 8787), writes `.local/stack.json`, and stops everything on
- * Ctrl-C or SIGTERM.
+ * Ctrl-C, SIGTERM or SIGHUP (`npm start` execs into this process, so its pid takes the signal).
  *
  * Each PORT has its own data folder and stack file: `.local/start/` and `.local/stack.json` for
  * the default PORT, `.local/start-<PORT>/` and `.local/stack-<PORT>.json` for any other, so two
@@ -19,6 +19,7 @@ import { join, resolve } from "node:path";
 import { ConfigError } from "../platform/config.ts";
 import { startLocalCloud } from "./cloud.ts";
 import { devVarsNotice } from "./dev-vars.ts";
+import { portInUseAdvice } from "./servers/port-holder.ts";
 import { isPortFree } from "./servers/process.ts";
 import { checkBindings, configErrorReport, readStackSettings, stackBindings } from "./settings.ts";
 import { liveStacks, lockStackDir } from "./stack-lock.ts";
@@ -69,8 +70,10 @@ async function main(): Promise<void> {
     rmSync(join(STATE, stackFileName), { force: true });
     process.exit(0);
   };
-  process.on("SIGINT", () => void shutdown("SIGINT"));
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  // SIGHUP too: a closed terminal or ssh session must not leave the servers running.
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => void shutdown(signal));
+  }
 
   const [cloudStarted, bundled] = await Promise.allSettled([
     withCloud
@@ -139,10 +142,13 @@ async function portsFree(): Promise<void> {
   for (let p = port; p <= last; p++) {
     if (await isPortFree(p, host)) continue;
     const others = liveStacks(STATE).map((o) => `pid ${o.pid} on PORT ${o.port} (${o.url})`);
+    // No stack of this checkout holds it: name whoever does (an orphan, another checkout, …).
     throw new Error(
       `port ${p} (PORT${p === port ? "" : `+${p - port}`}) on ${host} is in use${
-        others.length > 0 ? `; running stacks: ${others.join(", ")}` : ""
-      }. Each stack takes PORT..PORT+7: choose a PORT at least 8 away.`,
+        others.length > 0
+          ? `; running stacks: ${others.join(", ")}. Each stack takes PORT..PORT+7: choose a PORT at least 8 away.`
+          : `: ${portInUseAdvice(p)}. Each stack takes PORT..PORT+7.`
+      }`,
     );
   }
 }

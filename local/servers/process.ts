@@ -16,6 +16,7 @@ import {
 } from "node:fs";
 import { connect, createServer } from "node:net";
 import { basename } from "node:path";
+import { portInUseAdvice } from "./port-holder.ts";
 
 export interface Spawned {
   child: ChildProcess;
@@ -120,7 +121,8 @@ export async function startOnPort(opts: {
   const { host, logFile } = opts;
   const fixedPort = opts.port !== undefined && opts.port !== 0;
   if (fixedPort && !(await isPortFree(opts.port as number, host))) {
-    throw new Error(`${opts.name}: port ${opts.port} on ${host} is already in use`);
+    const advice = portInUseAdvice(opts.port as number);
+    throw new Error(`${opts.name}: port ${opts.port} on ${host} is already in use: ${advice}`);
   }
   for (let attempt = 1; ; attempt++) {
     const port = fixedPort ? (opts.port as number) : await freePort(host);
