@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Check } from "./checks.ts";
-import type { Latency, Report } from "./report.ts";
+import { headline, type Latency, type Report } from "./report.ts";
 import { ROOT } from "./target.ts";
 
 const CHART_IDS = ["latency", "answers", "in-flight", "stock", "drain"] as const;
@@ -109,7 +109,7 @@ function answersTable(now: Report, prev: Report | undefined): string {
 const CSS = `
 body { font: 13px/1.4 system-ui, sans-serif; margin: 16px 24px; color: #212121; background: #fff; }
 h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 15px; margin: 18px 0 6px; }
-.verdict-pass { color: #1b5e20; } .verdict-fail { color: #b71c1c; }
+.verdict-pass { color: #1b5e20; } .verdict-warn { color: #8a5300; } .verdict-fail { color: #b71c1c; }
 .dim { color: #616161; } p.desc { margin: 2px 0 10px; max-width: 1200px; }
 table { border-collapse: collapse; margin: 4px 0; } th, td { padding: 2px 8px; text-align: left; vertical-align: top; border-bottom: 1px solid #eee; }
 td.pass { color: #1b5e20; font-weight: 600; } td.fail { color: #b71c1c; font-weight: 600; } td.skipped { color: #757575; }
@@ -140,13 +140,14 @@ export function renderHtml(now: Report, previous: Report | undefined): string {
         : `<div class="none">no earlier run of ${esc(now.scenario)} in this reports folder</div>`
     }</div></div>`,
   ).join("\n");
+  const verdictLine = headline(now);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Load test ${esc(now.scenario)}: ${now.pass ? "pass" : "FAIL"}</title>
+<title>Load test ${esc(now.scenario)}: ${esc(verdictLine.text)}</title>
 <style>${CSS}</style></head>
 <body>
-<h1>Load test <code>${esc(now.scenario)}</code>: <span class="verdict-${now.pass ? "pass" : "fail"}">${now.pass ? "pass" : "FAIL"}</span></h1>
+<h1>Load test <code>${esc(now.scenario)}</code>: <span class="verdict-${verdictLine.tone}">${esc(verdictLine.text)}</span></h1>
 <p class="desc">${esc(now.description)}. Event <code>${esc(now.event.id)}</code>, startsAt ${esc(now.event.startsAt)}; ${esc(now.meta.machine)}, ${now.meta.cores} cores; Node ${esc(now.meta.node)}${now.meta.workerd ? `, workerd ${esc(now.meta.workerd)}` : ""}. Latencies run from the moment a request is written to a connection to its full answer.</p>
 <div class="top">
 <div>${summaryTable(now, previous)}</div>

@@ -41,8 +41,16 @@ import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureChromium, renderPng } from "./browser.ts";
 import { type Check, checkInvariants, checkTargets, type SinkReads } from "./checks.ts";
+import { helpText } from "./help.ts";
 import { renderHtml } from "./html.ts";
-import { buildReport, collectMeta, folderStamp, previousReport, type Report } from "./report.ts";
+import {
+  buildReport,
+  collectMeta,
+  folderStamp,
+  headline,
+  previousReport,
+  type Report,
+} from "./report.ts";
 import { runScenario } from "./run.ts";
 import { isScenarioName, type Plan, planFor, SCENARIO_NAMES } from "./scenarios.ts";
 import { kafkaRecords, mysqlRows } from "./sinks.ts";
@@ -94,11 +102,7 @@ const { values: args } = (() => {
 })();
 
 if (args.help) {
-  console.log(
-    readFileSync(new URL(import.meta.url), "utf8")
-      .split("*/")[0]
-      ?.replace(/^\/\*\*\n?/, ""),
-  );
+  console.log(helpText(readFileSync(new URL(import.meta.url), "utf8")));
   process.exit(0);
 }
 
@@ -276,7 +280,7 @@ async function main(): Promise<number> {
   const s = report.summary;
   const l = s.latency.claim;
   console.log(`
-${plan.name}: ${report.pass ? "pass" : "FAIL"}  (${plan.description})
+${plan.name}: ${headline(report).text}  (${plan.description})
   requests ${s.requests.toLocaleString("en-US")} in ${s.loadSeconds} s; claims p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms, max ${l.max} ms
   answers: ${Object.entries(s.answers)
     .map(([k, n]) => `${k}: ${n}`)

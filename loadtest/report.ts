@@ -199,6 +199,23 @@ export interface ReportInput {
   strict: boolean;
 }
 
+/**
+ * The one-line verdict every output leads with. "pass" alone only when the targets are met too:
+ * a run whose invariants hold but whose targets are missed says so, in a warning tone, so green
+ * never hides a miss (targets fail the run only with --strict).
+ */
+export function headline(r: Pick<Report, "pass" | "targets">): {
+  text: string;
+  tone: "pass" | "warn" | "fail";
+} {
+  const missed = r.targets.filter((c) => c.verdict === "fail").length;
+  const misses = `${missed} target${missed === 1 ? "" : "s"} missed`;
+  if (!r.pass) return { text: missed ? `FAIL · ${misses}` : "FAIL", tone: "fail" };
+  return missed
+    ? { text: `invariants pass · ${misses}`, tone: "warn" }
+    : { text: "pass", tone: "pass" };
+}
+
 export function buildReport(i: ReportInput): Report {
   const { plan, run } = i;
   const by = (k: RequestRecord["kind"]) => run.records.filter((r) => r.kind === k).map(serviceMs);

@@ -157,7 +157,14 @@ export async function localTarget(
       bundle,
       host: HOST,
       port: await freePort(HOST),
-      bindings: { JWT_SECRET: secret, ADMIN_TOKEN: admin, ...workerBindings(c.stack) },
+      bindings: {
+        JWT_SECRET: secret,
+        ADMIN_TOKEN: admin,
+        ...workerBindings(c.stack),
+        // The report holds every answer; a crowd's 429/503 lines (one each even with the tallied
+        // default) would bury it in this terminal. REQUEST_LOG=on|all here brings them back.
+        REQUEST_LOG: process.env.REQUEST_LOG ?? "off",
+      },
       runtime,
     });
   } catch (err) {

@@ -2,7 +2,7 @@
  * The run's summary for a chat: a Slack-compatible incoming-webhook message (`text` plus Block
  * Kit `blocks`; Mattermost and others read `text`), posted when REPORT_WEBHOOK_URL is set.
  */
-import type { Report } from "./report.ts";
+import { type Report, headline as verdictOf } from "./report.ts";
 
 const ms = (n: number | null) =>
   n === null ? "—" : n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${Math.round(n)} ms`;
@@ -19,7 +19,7 @@ export interface SlackMessage {
 
 export function slackMessage(r: Report, previous: Report | undefined, where: string): SlackMessage {
   const s = r.summary;
-  const verdict = r.pass ? "pass" : "FAIL";
+  const verdict = verdictOf(r).text;
   const was = (f: (x: Report) => number | null, show: (n: number | null) => string) =>
     previous ? ` (previous ${show(f(previous))})` : "";
   const headline = `Load test ${r.scenario}: ${verdict}`;

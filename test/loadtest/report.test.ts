@@ -1,12 +1,15 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { checkInvariants, checkTargets } from "../../loadtest/checks.ts";
+import { helpText } from "../../loadtest/help.ts";
+import { renderHtml } from "../../loadtest/html.ts";
 import {
   binWidth,
   buildReport,
   buildSeries,
+  headline,
   previousReport,
   type Report,
 } from "../../loadtest/report.ts";
@@ -92,5 +95,52 @@ describe("the previous run", () => {
       "older full",
     );
     expect(previousReport(dir, "waves")).toBeUndefined();
+  });
+});
+
+describe("the headline (issue 22 item 4)", () => {
+  const withTargets = (verdicts: ("pass" | "fail")[], pass = true) => ({
+    pass,
+    targets: verdicts.map((verdict, i) => ({ name: `t${i}`, verdict, detail: "" })),
+  });
+
+  test("says pass in green only when every target is met too", () => {
+    expect(headline(withTargets(["pass", "pass"]))).toEqual({ text: "pass", tone: "pass" });
+    expect(headline(withTargets(["fail", "pass", "fail"]))).toEqual({
+      text: "invariants pass · 2 targets missed",
+      tone: "warn",
+    });
+    expect(headline(withTargets(["fail"]))).toEqual({
+      text: "invariants pass · 1 target missed",
+      tone: "warn",
+    });
+    expect(headline(withTargets(["fail"], false))).toEqual({
+      text: "FAIL · 1 target missed",
+      tone: "fail",
+    });
+    expect(headline(withTargets([], false))).toEqual({ text: "FAIL", tone: "fail" });
+  });
+
+  test("the page's title and heading carry it, in the warning colour", () => {
+    const r = reportOf(plan);
+    const missed: Report = {
+      ...r,
+      targets: r.targets.map((c, i) => (i < 2 ? { ...c, verdict: "fail" as const } : c)),
+    };
+    const html = renderHtml(missed, undefined);
+    expect(html).toContain("<title>Load test incident: invariants pass · 2 targets missed</title>");
+    expect(html).toContain('<span class="verdict-warn">invariants pass · 2 targets missed</span>');
+    expect(html).not.toContain('class="verdict-pass"');
+  });
+});
+
+describe("--help", () => {
+  test("is the usage text without comment delimiters or * prefixes", () => {
+    const text = helpText(readFileSync(new URL("../../loadtest/main.ts", import.meta.url), "utf8"));
+    expect(text.startsWith("`npm run loadtest -- --scenario <name> [options]`")).toBe(true);
+    expect(text).toContain("\n  --users N --stock N ");
+    expect(text).not.toMatch(/^\s*\*/m);
+    expect(text).not.toContain("/**");
+    expect(text).not.toContain("*/");
   });
 });

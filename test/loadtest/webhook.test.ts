@@ -67,7 +67,8 @@ test("missed targets are listed apart from the invariants, which still hold", ()
     strict: false,
   });
   const text = slackMessage(r, undefined, "x").text;
-  expect(text).toMatch(/^Load test incident: pass\n/);
+  // Not a bare "pass": the headline names the misses (issue 22 item 4).
+  expect(text).toMatch(/^Load test incident: invariants pass · 2 targets missed\n/);
   expect(text).toContain(
     "All 7 invariants hold.\n*Targets missed* (2/4 met):\n• claim p95 ≤ 100 ms:",
   );
