@@ -47,6 +47,9 @@ export async function startPageHarness(
     bundle: await bundleWorker(join(dir, "bundle")),
     host: "127.0.0.1",
     port: await freePort(),
+    // One front: the dashboard reads /v1/admin/metrics, which describes the isolate that answers
+    // (with two fronts, each page refresh could see the other half of the requests).
+    fronts: 1,
     bindings: { JWT_SECRET: jwtSecret, ADMIN_TOKEN: adminToken, REQUEST_LOG: "off", ...bindings },
   });
   const browser = await chromium.launch({
