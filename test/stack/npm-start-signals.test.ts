@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isAlive, isPortFree, waitFor } from "../../local/servers/process.ts";
 import { serversUnder } from "./servers-under.ts";
+import { watched } from "./stack-run.ts";
 
 const REPO = resolve(import.meta.dirname, "..", "..");
 let state: string;
@@ -40,15 +41,7 @@ function run(cmd: string, args: string[], port: number) {
     stdio: ["ignore", "pipe", "pipe"],
   });
   started.push(child);
-  let text = "";
-  child.stdout?.on("data", (d) => {
-    text += String(d);
-  });
-  child.stderr?.on("data", (d) => {
-    text += String(d);
-  });
-  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
-  return { child, output: () => text, exited };
+  return watched(child);
 }
 
 beforeAll(() => {

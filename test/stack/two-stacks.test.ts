@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isPortFree, waitFor } from "../../local/servers/process.ts";
 import { serversUnder } from "./servers-under.ts";
+import { type Run, watched } from "./stack-run.ts";
 
 const REPO = resolve(import.meta.dirname, "..", "..");
 let state: string;
@@ -26,12 +27,6 @@ async function freeRange(from: number): Promise<number> {
   throw new Error("no free port range");
 }
 
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
 function startStack(port: number): Run {
   const child = spawn(process.execPath, ["local/stack.ts"], {
     cwd: REPO,
@@ -39,15 +34,7 @@ function startStack(port: number): Run {
     stdio: ["ignore", "pipe", "pipe"],
   });
   started.push(child);
-  let text = "";
-  child.stdout?.on("data", (d) => {
-    text += String(d);
-  });
-  child.stderr?.on("data", (d) => {
-    text += String(d);
-  });
-  const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
-  return { child, output: () => text, exited };
+  return watched(child);
 }
 
 async function untilServing(run: Run): Promise<void> {
