@@ -170,14 +170,23 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   let stopping = false;
   // A crashed objects' process comes back by itself, as an object does on Cloudflare; the fronts
   // answer 503 `unavailable` meanwhile and reconnect on their next call.
+  // A process stopped on purpose (SIGTERM, SIGINT, a clean exit: a stop of the whole process
+  // group reaches the objects' workerd as soon as this process) is not restarted; a crash is.
   const supervise = (child: Child) => {
     void child.exited.then(async ({ code, signal }) => {
-      if (stopping || child !== objects) return;
+      const deliberate = code === 0 || signal === "SIGTERM" || signal === "SIGINT";
+      if (stopping || child !== objects || deliberate) return;
       console.error(`the objects' workerd exited (${signal ?? `code ${code}`}); restarting it`);
       for (let attempt = 1; !stopping; attempt++) {
         try {
-          objects = await startObjects();
-          supervise(objects);
+          const restarted = await startObjects();
+          objects = restarted;
+          // A stop that came while it was starting has already stopped the old one only.
+          if (stopping) {
+            await restarted.stop();
+            return;
+          }
+          supervise(restarted);
           return;
         } catch (err) {
           console.error(`restarting the objects' workerd failed: ${String(err)}`);
