@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
-import { availableParallelism } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { copyDocsAssets } from "../scripts/docs-assets.ts";
-import { freePort, type Spawned, stopPid, waitFor } from "./servers/process.ts";
+import { type Spawned, stopPid, waitFor } from "./servers/process.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 /** The Workers Static Assets folder (`[assets] directory` in wrangler.toml). */
@@ -151,19 +151,17 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     };
   }
 
-  const rpcPort = await freePort(opts.host);
+  const rpc = rpcSocket(opts.dir);
   const objectsConfig = join(opts.dir, "objects.capnp");
-  writeFileSync(objectsConfig, capnpConfig(opts, { layout: "objects", rpcPort }));
+  writeFileSync(objectsConfig, capnpConfig(opts, { layout: "objects", rpc: rpc.address }));
   const frontConfig = join(opts.dir, "front.capnp");
-  writeFileSync(frontConfig, capnpConfig(opts, { layout: "front", rpcPort }));
+  writeFileSync(frontConfig, capnpConfig(opts, { layout: "front", rpc: rpc.address }));
   const objectsInspector = opts.inspectorPort === undefined ? undefined : opts.inspectorPort + 1;
   const startObjects = async (): Promise<Child> => {
+    // A crashed process leaves its socket file behind; the new one must bind it afresh.
+    rmSync(rpc.path, { force: true });
     const child = spawnWorkerd(bin, [objectsConfig, ...inspector(objectsInspector)], env);
-    await ready(
-      `the objects' workerd (RPC on ${opts.host}:${rpcPort})`,
-      () => accepts(opts.host, rpcPort),
-      child,
-    );
+    await ready(`the objects' workerd (RPC on ${rpc.path})`, () => accepts(rpc.path), child);
     return child;
   };
   let objects = await startObjects();
@@ -239,7 +237,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       await crashed.exited;
     },
     objectsBack: async () => {
-      await waitFor("the objects' workerd back", () => accepts(opts.host, rpcPort), {
+      await waitFor("the objects' workerd back", () => accepts(rpc.path), {
         timeoutMs: 30_000,
         intervalMs: 50,
       });
@@ -297,9 +295,9 @@ function answersAt(target: string): Promise<boolean> {
   );
 }
 
-function accepts(host: string, port: number): Promise<boolean> {
+function accepts(path: string): Promise<boolean> {
   return new Promise((done) => {
-    const socket = connect({ host, port });
+    const socket = connect({ path });
     socket.setTimeout(1_000);
     socket.once("connect", () => {
       socket.destroy();
@@ -311,6 +309,22 @@ function accepts(host: string, port: number): Promise<boolean> {
       done(false);
     });
   });
+}
+
+/** Unix sockets take paths of at most 107 bytes; longer folders get a short one of their own. */
+const MAX_SOCKET_PATH = 100;
+
+/**
+ * Where the objects' process takes calls: a Unix socket in the stack's own folder, which only
+ * this user can connect to (a TCP port on 127.0.0.1 would let any local user call the objects,
+ * claims and operator actions included, past the front's checks).
+ */
+function rpcSocket(dir: string): { path: string; address: string } {
+  let path = resolve(dir, "objects-rpc.sock");
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+    path = join(mkdtempSync(join(tmpdir(), "coupons-rpc-")), "objects.sock");
+  }
+  return { path, address: `unix:${path}` };
 }
 
 function listenOn(host: string, port: number): Promise<Server> {
@@ -330,8 +344,8 @@ function fdOf(server: Server): number {
 
 type Layout =
   | { layout: "one" }
-  | { layout: "objects"; rpcPort: number }
-  | { layout: "front"; rpcPort: number };
+  | { layout: "objects"; rpc: string }
+  | { layout: "front"; rpc: string };
 
 function capnpConfig(opts: WorkerOptions, at: Layout): string {
   // capnp resolves `embed` paths relative to the config file; absolute ones are not filesystem paths.
@@ -394,7 +408,7 @@ const config :Workerd.Config = (
     (name = "objects", worker = .objects),${storage}${common}
   ],
   sockets = [
-    (name = "rpc", address = "${opts.host}:${at.rpcPort}", http = (capnpConnectHost = "objects"),
+    (name = "rpc", address = "${at.rpc}", http = (capnpConnectHost = "objects"),
      service = (name = "objects", entrypoint = "ObjectsRpc")),
   ],
 );
@@ -408,7 +422,7 @@ const objects :Workerd.Worker = ${objectsWorker};
 const config :Workerd.Config = (
   services = [
     (name = "front", worker = .front),${bareService}
-    (name = "objects", external = (address = "${opts.host}:${at.rpcPort}", http = (capnpConnectHost = "objects"))),${assets}${common}
+    (name = "objects", external = (address = "${at.rpc}", http = (capnpConnectHost = "objects"))),${assets}${common}
   ],
   sockets = [
     ${http}${bareSocket}

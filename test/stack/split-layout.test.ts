@@ -4,7 +4,7 @@
  * connection (local/worker.ts, src/lib/event-objects.ts). Process level, against the test run's
  * local cloud (MariaDB, Redis and the gateway), so claims also reach MySQL.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sign } from "hono/jwt";
@@ -84,6 +84,16 @@ describe("the split layout (fronts apart from the objects)", () => {
     expect(worker.fronts).toBe(2);
     expect(worker.frontPids).toHaveLength(2);
     expect(worker.frontPids).not.toContain(worker.pid);
+  });
+
+  it("takes the fronts' calls on a Unix socket in its own folder, not a TCP port", () => {
+    const socket = statSync(join(dir, "worker", "objects-rpc.sock"));
+    expect(socket.isSocket()).toBe(true);
+    // Connecting needs write permission: no other user may call the objects past the fronts.
+    expect(socket.mode & 0o002).toBe(0);
+    expect(readFileSync(join(dir, "worker", "front.capnp"), "utf8")).toContain(
+      'external = (address = "unix:',
+    );
   });
 
   it("claims, refuses when sold out and redeems across the hop", async () => {
