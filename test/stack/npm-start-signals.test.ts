@@ -9,23 +9,14 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isAlive, isPortFree, waitFor } from "../../local/servers/process.ts";
+import { isAlive, waitFor } from "../../local/servers/process.ts";
 import { serversUnder } from "./servers-under.ts";
-import { watched } from "./stack-run.ts";
+import { freeRange, watched } from "./stack-run.ts";
 
 const REPO = resolve(import.meta.dirname, "..", "..");
 let state: string;
 const started: ChildProcess[] = [];
 const stragglers: number[] = [];
-
-async function freeRange(from: number): Promise<number> {
-  for (let base = from; base < from + 2_000; base += 10) {
-    let free = true;
-    for (let p = base; p <= base + 7 && free; p++) free = await isPortFree(p);
-    if (free) return base;
-  }
-  throw new Error("no free port range");
-}
 
 function run(cmd: string, args: string[], port: number) {
   const child = spawn(cmd, args, {

@@ -1,4 +1,5 @@
 import type { ChildProcess } from "node:child_process";
+import { isPortFree } from "../../local/servers/process.ts";
 
 /** A stack process a test started: its output so far, and its exit. */
 export interface Run {
@@ -17,4 +18,14 @@ export function watched(child: ChildProcess): Run {
   child.stderr?.on("data", collect);
   const exited = new Promise<number | null>((done) => child.once("exit", (code) => done(code)));
   return { child, output: () => text, exited };
+}
+
+/** A PORT whose PORT..PORT+7 (every port a stack takes) are free now, from `from` up. */
+export async function freeRange(from: number): Promise<number> {
+  for (let base = from; base < from + 2_000; base += 10) {
+    let free = true;
+    for (let p = base; p <= base + 7 && free; p++) free = await isPortFree(p);
+    if (free) return base;
+  }
+  throw new Error("no free port range");
 }

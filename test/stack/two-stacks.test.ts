@@ -9,23 +9,13 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isPortFree, waitFor } from "../../local/servers/process.ts";
+import { waitFor } from "../../local/servers/process.ts";
 import { serversUnder } from "./servers-under.ts";
-import { type Run, watched } from "./stack-run.ts";
+import { freeRange, type Run, watched } from "./stack-run.ts";
 
 const REPO = resolve(import.meta.dirname, "..", "..");
 let state: string;
 const started: ChildProcess[] = [];
-
-/** A PORT whose PORT..PORT+7 are free now. */
-async function freeRange(from: number): Promise<number> {
-  for (let base = from; base < from + 2_000; base += 10) {
-    let free = true;
-    for (let p = base; p <= base + 7 && free; p++) free = await isPortFree(p);
-    if (free) return base;
-  }
-  throw new Error("no free port range");
-}
 
 function startStack(port: number): Run {
   const child = spawn(process.execPath, ["local/stack.ts"], {
