@@ -1,5 +1,6 @@
 import type { ClaimBatchAnswer, ClaimDecision } from "../../domain/views.ts";
 import { MAX_CLAIM_BATCH } from "../../domain/views.ts";
+import { TimeoutError } from "../../platform/timeout.ts";
 import type { WaitUntil } from "./wait-until.ts";
 
 /** One claim's answer from its batch, or why the batch failed. */
@@ -127,8 +128,11 @@ export class ClaimBatcher {
   }
 }
 
-/** What a claim that waited past its deadline answers (the caller turns it into a 503). */
-export const TIMED_OUT = new Error("the claim waited past its deadline");
+/**
+ * What a claim that waited past its deadline answers: a TimeoutError, which the event client
+ * turns into 503 `unavailable` like any other call past its deadline (object-call.ts).
+ */
+export const TIMED_OUT = new TimeoutError("the claim waited past its deadline");
 
 /** One call for `batch`; every claim in it gets its own answer (or the call's failure). */
 async function sendBatch(batch: Slot[], send: SendBatch): Promise<void> {

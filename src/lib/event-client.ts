@@ -15,8 +15,7 @@ import {
 import { redisFor } from "../../platform/redis.ts";
 import { readSnapshot } from "../../platform/snapshot-registry.ts";
 import { withTimeout } from "../../platform/timeout.ts";
-import { ProblemError } from "../problems.ts";
-import { ClaimBatcher, TIMED_OUT } from "./claim-batcher.ts";
+import { ClaimBatcher } from "./claim-batcher.ts";
 import { EdgeRefusals } from "./edge-refusals.ts";
 import { type EventObjects, type EventStub, eventObjects } from "./event-objects.ts";
 import { type Entry, EventSnapshots } from "./event-snapshots.ts";
@@ -104,12 +103,7 @@ export class EventClient {
       case "unknown-event":
         return batched;
       case "failed":
-        throw batched.error === TIMED_OUT
-          ? new ProblemError("unavailable", {
-              detail: "The event is busy; try again.",
-              retryAfter: 1,
-            })
-          : asUnavailable(batched.error);
+        throw asUnavailable(batched.error);
       default: {
         const current = this.#snapshots.peek(eventId)?.snapshot ?? snapshot;
         return { ...batched.decision, counters: current };

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { ClaimBatchAnswer, ClaimDecision } from "../../domain/views.ts";
 import { MAX_CLAIM_BATCH } from "../../domain/views.ts";
 import { ClaimBatcher, TIMED_OUT } from "../../src/lib/claim-batcher.ts";
+import { asUnavailable } from "../../src/lib/object-call.ts";
 
 const COUNTERS = { issued: 0, paused: false, version: 0, asOf: 0 };
 
@@ -117,6 +118,11 @@ describe("the claim batcher", () => {
     const held = [claim("x", 5_000), claim("y", 5_000)];
     await settle();
     expect(await claim("impatient", 20)).toEqual({ outcome: "failed", error: TIMED_OUT });
+    // The event client answers it as any call past its deadline: 503 unavailable, Retry-After 1.
+    expect(asUnavailable(TIMED_OUT)).toMatchObject({
+      slug: "unavailable",
+      options: { retryAfter: 1 },
+    });
     object.openForGood();
     await Promise.all(held);
     expect(object.calls.flat()).not.toContain("impatient");
