@@ -1,4 +1,65 @@
 /** workerd's V8 inspector (Chrome DevTools protocol), for the profile and the soak. */
+import { join, resolve } from "node:path";
+import { startLocalCloud } from "../local/cloud.ts";
+import { freePort } from "../local/servers/process.ts";
+import { bundleWorker, type RunningWorker, startWorker } from "../local/worker.ts";
+import { workerBindings } from "../local/worker-bindings.ts";
+
+export interface InspectedStack {
+  worker: RunningWorker;
+  /** The random secrets of this run. */
+  secrets: { JWT_SECRET: string; ADMIN_TOKEN: string };
+  inspectorPort: number;
+  /** `.local/<name>-<pid>/`: the cloud's data, the bundle, the configs. */
+  dir: string;
+  /** Stops workerd and the local cloud (the folder stays: the caller decides). */
+  stop(): Promise<void>;
+}
+
+/**
+ * The stack `npm start` runs (FRONTS as there), with random secrets and workerd's inspector on,
+ * in `.local/<name>-<pid>/`: what the profile and the soak measure. `bindings` add to (or
+ * override) the ones `npm start` passes.
+ */
+export async function startInspectedStack(
+  name: string,
+  bindings: Record<string, string> = {},
+): Promise<InspectedStack> {
+  const dir = join(resolve(import.meta.dirname, ".."), ".local", `${name}-${process.pid}`);
+  const [cloud, bundle] = await Promise.all([
+    startLocalCloud({ root: join(dir, "cloud") }),
+    bundleWorker(join(dir, "build")),
+  ]);
+  const secrets = {
+    JWT_SECRET: crypto.randomUUID() + crypto.randomUUID(),
+    ADMIN_TOKEN: crypto.randomUUID(),
+  };
+  const inspectorPort = await freePort();
+  let worker: RunningWorker;
+  try {
+    worker = await startWorker({
+      dir: join(dir, "worker"),
+      bundle,
+      host: "127.0.0.1",
+      port: await freePort(),
+      inspectorPort,
+      bindings: { ...secrets, ...workerBindings(cloud), ...bindings },
+    });
+  } catch (err) {
+    await cloud.stop();
+    throw err;
+  }
+  return {
+    worker,
+    secrets,
+    inspectorPort,
+    dir,
+    stop: async () => {
+      await worker.stop();
+      await cloud.stop();
+    },
+  };
+}
 
 export interface InspectorSession {
   send(method: string, params?: object): Promise<unknown>;

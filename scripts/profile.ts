@@ -11,11 +11,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { sign } from "hono/jwt";
 import { Pool } from "undici";
-import { startLocalCloud } from "../local/cloud.ts";
-import { freePort } from "../local/servers/process.ts";
-import { bundleWorker, startWorker } from "../local/worker.ts";
-import { workerBindings } from "../local/worker-bindings.ts";
-import { isolateSessions } from "./inspector.ts";
+import { isolateSessions, startInspectedStack } from "./inspector.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const OUT = join(ROOT, ".local", "profile");
@@ -61,24 +57,9 @@ function topSelfTime(profile: Profile, count: number): string[] {
 }
 
 async function main(): Promise<void> {
-  const dir = join(ROOT, ".local", `profile-${process.pid}`);
-  const [cloud, bundle] = await Promise.all([
-    startLocalCloud({ root: join(dir, "cloud") }),
-    bundleWorker(join(dir, "build")),
-  ]);
-  const inspectorPort = await freePort();
-  const secrets = {
-    JWT_SECRET: crypto.randomUUID() + crypto.randomUUID(),
-    ADMIN_TOKEN: crypto.randomUUID(),
-  };
-  const worker = await startWorker({
-    dir: join(dir, "worker"),
-    bundle,
-    host: "127.0.0.1",
-    port: await freePort(),
-    inspectorPort,
-    bindings: { ...secrets, ...workerBindings(cloud) },
-  });
+  // The bundle stays in .local/profile-<pid>/build: the profile's line numbers point into it.
+  const stack = await startInspectedStack("profile");
+  const { worker, secrets, inspectorPort } = stack;
   const pool = new Pool(worker.url, { connections: 64 });
   try {
     const admin = {
@@ -152,8 +133,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await pool.close();
-    await worker.stop();
-    await cloud.stop();
+    await stack.stop();
   }
 }
 

@@ -10,18 +10,12 @@
  */
 import { readFileSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
-import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { sign } from "hono/jwt";
 import { Pool } from "undici";
-import { startLocalCloud } from "../local/cloud.ts";
-import { freePort } from "../local/servers/process.ts";
-import { bundleWorker, startWorker } from "../local/worker.ts";
-import { workerBindings } from "../local/worker-bindings.ts";
 import { BENCHMARKS_FILE, writeSection } from "./benchmarks-file.ts";
-import { type InspectorSession, isolateSessions } from "./inspector.ts";
+import { type InspectorSession, isolateSessions, startInspectedStack } from "./inspector.ts";
 
-const ROOT = resolve(import.meta.dirname, "..");
 const { values } = parseArgs({
   options: {
     users: { type: "string", default: "30000" },
@@ -64,31 +58,13 @@ function rssOf(pid: number): { rss: number; anon: number; file: number } {
 const mb = (n: number) => (n / MB).toFixed(1).padStart(7);
 
 async function main(): Promise<void> {
-  const dir = join(ROOT, ".local", `soak-${process.pid}`);
-  const [cloud, bundle] = await Promise.all([
-    startLocalCloud({ root: join(dir, "cloud") }),
-    bundleWorker(join(dir, "build")),
-  ]);
-  const secrets = {
-    JWT_SECRET: crypto.randomUUID() + crypto.randomUUID(),
-    ADMIN_TOKEN: crypto.randomUUID(),
-  };
-  const inspectorPort = await freePort();
-  const worker = await startWorker({
-    dir: join(dir, "worker"),
-    bundle,
-    host: "127.0.0.1",
-    port: await freePort(),
-    inspectorPort,
-    // Production's per-address budget: every user has an address of its own here. The request
-    // log stays quiet (half the users' claims/me are 404s, a line each).
-    bindings: {
-      ...secrets,
-      ...workerBindings(cloud),
-      RATE_LIMIT_PER_ADDRESS: "600/60s",
-      REQUEST_LOG: "off",
-    },
+  // Production's per-address budget: every user has an address of its own here. The request
+  // log stays quiet (half the users' claims/me are 404s, a line each).
+  const stack = await startInspectedStack("soak", {
+    RATE_LIMIT_PER_ADDRESS: "600/60s",
+    REQUEST_LOG: "off",
   });
+  const { worker, secrets, inspectorPort, dir } = stack;
   const pool = new Pool(worker.url, { connections });
   const processes = [
     ...worker.frontPids.map((pid, i) => ({ name: `front ${i + 1}`, pid })),
@@ -244,8 +220,7 @@ async function main(): Promise<void> {
     for (const { s } of sessions) s.close();
   } finally {
     await pool.close();
-    await worker.stop();
-    await cloud.stop();
+    await stack.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
