@@ -7,7 +7,6 @@ const EVENT_METHODS = new Set<string>([
   "define",
   "snapshot",
   "setPaused",
-  "claim",
   "claimBatch",
   "claimOf",
   "coupon",
