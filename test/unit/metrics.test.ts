@@ -13,12 +13,6 @@ const claim = (status: number, slug: string, ms: number, eventId = "back-to-scho
   eventId,
 });
 
-interface Family {
-  name: string;
-  type: string;
-  metrics: { labels?: Record<string, string>; value?: string; buckets?: Record<string, string> }[];
-}
-
 describe("the metrics aggregate", () => {
   it("the Prometheus text parses and reports exactly what was recorded", () => {
     const store = new MetricsStore(T0);
@@ -31,7 +25,7 @@ describe("the metrics aggregate", () => {
       T0 + 2000,
     );
 
-    const families = parsePrometheusTextFormat(store.prometheus()) as Family[];
+    const families = parsePrometheusTextFormat(store.prometheus());
     const byName = new Map(families.map((f) => [f.name, f]));
     const requests = byName.get("coupon_http_requests_total");
     expect(requests?.type).toBe("COUNTER");
@@ -79,7 +73,7 @@ describe("the metrics aggregate", () => {
         samples: [{ labels: {}, value: 7 }],
       },
     ]);
-    const families = parsePrometheusTextFormat(text) as Family[];
+    const families = parsePrometheusTextFormat(text);
     expect(families.find((f) => f.name === "coupon_outbox_pending")?.metrics[0]?.value).toBe("7");
   });
 

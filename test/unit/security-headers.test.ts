@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Env, Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app.ts";
@@ -8,7 +8,7 @@ import { securityHeaders } from "../../src/middleware/security-headers.ts";
  * How many Response objects answering `path` builds. Hono builds a placeholder Response when a
  * middleware reads `c.res` before the handler, then copies it into the real answer: two extra.
  */
-async function responsesBuilt(app: { request: Hono["request"] }, path: string): Promise<number> {
+async function responsesBuilt<E extends Env>(app: Hono<E>, path: string): Promise<number> {
   const Original = globalThis.Response;
   let built = 0;
   globalThis.Response = class extends Original {
