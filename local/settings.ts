@@ -3,7 +3,7 @@
  * (platform/config.ts) in Node, so an invalid configuration stops `npm start` at once, naming the
  * setting, instead of a Worker that answers 503 to everything.
  */
-import { type Config, type ConfigError, parseConfig, SETTINGS } from "../platform/config.ts";
+import { type Config, ConfigError, parseConfig, SETTINGS } from "../platform/config.ts";
 import { devVarsFile, ensureDevVars, localSettings } from "./dev-vars.ts";
 import type { LocalCloud } from "./stack-types.ts";
 import { workerBindings } from "./worker-bindings.ts";
@@ -70,11 +70,34 @@ export function checkBindings(bindings: Record<string, string>): Config {
   return parseConfig(bindings);
 }
 
+/**
+ * The check `npm start` makes before it starts anything, shared with `npm run token` so a token
+ * is never minted from secrets `npm start` would refuse: everything the user controls (with the
+ * local cloud, its sink settings are the cloud's and not checked here). Throws an `Error` whose
+ * message is `configErrorReport`'s; returns the configuration and the settings given but ignored.
+ */
+export function checkStackSettings(
+  settings: StackSettings,
+  withCloud: boolean,
+): { config: Config; ignored: string[] } {
+  const { bindings, ignored } = stackBindings(settings.values, null, withCloud);
+  return { config: validateBindings(bindings, settings.file), ignored };
+}
+
+/** `checkBindings`, its `ConfigError` turned into an `Error` with `npm start`'s report. */
+export function validateBindings(bindings: Record<string, string>, devVars: string): Config {
+  try {
+    return checkBindings(bindings);
+  } catch (err) {
+    throw err instanceof ConfigError ? new Error(configErrorReport(err, devVars)) : err;
+  }
+}
+
 /** The message `npm start` prints for an invalid configuration (names and rules, no values). */
 export function configErrorReport(err: ConfigError, devVars: string): string {
   return [
     "invalid configuration: nothing was started.",
     ...err.problems.map((p) => `  ${p}`),
-    `Fix it in the environment or in ${devVars} (see .dev.vars.example and the README's Configuration).`,
+    `Fix it in the environment or in ${devVars} (see .dev.vars.example and docs/operations.md, "Configuration").`,
   ].join("\n");
 }

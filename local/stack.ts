@@ -16,12 +16,16 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { ConfigError } from "../platform/config.ts";
 import { startLocalCloud } from "./cloud.ts";
 import { devVarsNotice } from "./dev-vars.ts";
 import { portInUseAdvice } from "./servers/port-holder.ts";
 import { isPortFree } from "./servers/process.ts";
-import { checkBindings, configErrorReport, readStackSettings, stackBindings } from "./settings.ts";
+import {
+  checkStackSettings,
+  readStackSettings,
+  stackBindings,
+  validateBindings,
+} from "./settings.ts";
 import { liveStacks, lockStackDir } from "./stack-lock.ts";
 import type { StackFile } from "./stack-types.ts";
 import { bundleWorker, startWorker } from "./worker.ts";
@@ -41,9 +45,8 @@ async function main(): Promise<void> {
   const settings = readStackSettings(ROOT);
   const notice = devVarsNotice(settings.file, settings.created);
   if (notice) console.log(notice);
-  // Everything the user controls, checked before anything starts.
-  const early = stackBindings(settings.values, null, withCloud);
-  validate(early.bindings, settings.file);
+  // Everything the user controls, checked before anything starts (`npm run token` checks the same).
+  const early = checkStackSettings(settings, withCloud);
   if (early.ignored.length > 0) {
     console.log(
       `ignored (the local cloud provides them; COUPON_LOCAL_CLOUD=off uses them): ${early.ignored.join(", ")}`,
@@ -89,7 +92,7 @@ async function main(): Promise<void> {
     if (bundled.status === "rejected") throw bundled.reason;
     // Exactly what workerd gets, checked once more now that the cloud's endpoints are known.
     const { bindings } = stackBindings(settings.values, cloud, withCloud);
-    validate(bindings, settings.file);
+    validateBindings(bindings, settings.file);
     const bundle = bundled.value;
     worker = await startWorker({ dir: join(dir, "worker"), bundle, host, port, bindings });
   } catch (err) {
@@ -125,15 +128,6 @@ Kafka over HTTP  ${cloud.kafka.url}`);
     );
   }
   console.log(`written to ${stackFile} (data in ${dir}); Ctrl-C stops everything.`);
-}
-
-/** Throws a `ConfigError` (reported by `main`'s caller) when the bindings are invalid. */
-function validate(bindings: Record<string, string>, devVars: string): void {
-  try {
-    checkBindings(bindings);
-  } catch (err) {
-    throw err instanceof ConfigError ? new Error(configErrorReport(err, devVars)) : err;
-  }
 }
 
 /** PORT..PORT+7 must be free: else name the live stacks (whose ranges may overlap) and stop. */

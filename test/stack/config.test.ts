@@ -453,4 +453,31 @@ describe("npm run token", () => {
     expect(example.JWT_SECRET).toBeUndefined();
     expect(example.ADMIN_TOKEN).toBeUndefined();
   });
+
+  it("refuses a secret npm start refuses, with npm start's message, and mints nothing", async () => {
+    const devVars = join(dir, "token-bad.dev.vars");
+    writeFileSync(devVars, "ADMIN_TOKEN=admin-token-from-dev-vars-0000\n", { mode: 0o600 });
+    const env = childEnv({
+      JWT_SECRET: "tiny-secret-7f3a",
+      COUPON_LOCAL_CLOUD: "off",
+      COUPON_DEV_VARS: devVars,
+      PORT: String(await freePort("127.0.0.1")),
+    });
+    const start = await run([join(REPO, "local", "stack.ts")], env);
+    for (const args of [["alice"], ["--admin"]]) {
+      const token = await run([join(REPO, "scripts", "token.ts"), ...args], env);
+      expect(token.code).toBe(1);
+      expect(token.output).toMatch(/JWT_SECRET: must be at least 32 characters/);
+      expect(token.output).toBe(start.output);
+      expect(token.output).not.toContain("tiny-secret-7f3a");
+      expect(token.output).not.toContain("admin-token-from-dev-vars");
+    }
+    // An empty variable overrides the file and counts as unset, for both.
+    const empty = await run([join(REPO, "scripts", "token.ts"), "alice"], {
+      ...env,
+      JWT_SECRET: "",
+    });
+    expect(empty.code).toBe(1);
+    expect(empty.output).toContain("JWT_SECRET: is required");
+  });
 });
