@@ -3,7 +3,7 @@
  * event read back, MySQL and the Kafka topic), and the issue's targets for the scenarios that
  * have them. Pure: the sink reads are done by the caller (loadtest/sinks.ts).
  */
-import { answerKey, type RequestRecord, retryAfterSeconds } from "./http.ts";
+import { answerKey, percentiles, type RequestRecord, retryAfterSeconds } from "./http.ts";
 import type { RunData } from "./run.ts";
 import type { Plan } from "./scenarios.ts";
 import type { KafkaRecord, MysqlRow } from "./sinks.ts";
@@ -24,20 +24,6 @@ export interface SinkReads {
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const fmtMs = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${Math.round(n)} ms`);
-
-/** Nearest-rank percentiles of `values` (ms); also the benchmark's (scripts/bench-load.ts). */
-export function percentiles(values: ArrayLike<number>): {
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-} {
-  const s = Array.from(values).sort((a, b) => a - b);
-  const at = (q: number) =>
-    s.length === 0 ? 0 : (s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? 0);
-  return { count: s.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: s.at(-1) ?? 0 };
-}
 
 /** Latency of a request: from the moment it was written to a connection to its full answer. */
 export const serviceMs = (r: RequestRecord) => r.endAt - r.sentAt;

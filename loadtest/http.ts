@@ -1,7 +1,9 @@
 /**
- * HTTP for the load: one undici `Pool` per run (keep-alive connections opened before the timed
- * part), requests sent with the dispatch API so the moment each one is written to a connection is
- * known, and every answer recorded (kind, user, status, problem slug, Retry-After, times).
+ * The load generator's HTTP, shared by the load test (loadtest/run.ts) and the benchmark
+ * (scripts/bench-load.ts): one undici `Pool` per run (keep-alive connections opened before the
+ * timed part), requests sent with the dispatch API so the moment each one is written to a
+ * connection is known, nearest-rank latency percentiles, and the load test's record of every
+ * answer (kind, user, status, problem slug, Retry-After, times).
  */
 import { type Dispatcher, Pool } from "undici";
 
@@ -60,13 +62,18 @@ export function newPool(origin: string, connections: number, timeoutMs: number):
   });
 }
 
-/** One request; never rejects (failures come back with `status` 0 and `error`). */
+/**
+ * One request; never rejects (failures come back with `status` 0 and `error`). `bodies:
+ * "problems"` reads only problem answers' bodies (for their slug) and drops the rest unread, as
+ * the benchmark does to keep the client's own cost per request low.
+ */
 export function send(
   pool: Dispatcher,
   path: string,
   method: "GET" | "POST",
   headers: Record<string, string>,
   body?: string,
+  bodies: "all" | "problems" = "all",
 ): Promise<Answer> {
   const queuedAt = performance.now();
   return new Promise((resolve) => {
@@ -96,7 +103,7 @@ export function send(
         if (ra !== undefined) retryAfter = Array.isArray(ra) ? ra.join(",") : String(ra);
       },
       onResponseData(_controller, chunk) {
-        chunks.push(chunk);
+        if (bodies === "all" || status >= 400) chunks.push(chunk);
       },
       onResponseEnd() {
         const endAt = performance.now();
@@ -136,6 +143,20 @@ export async function preconnect(pool: Pool, connections: number): Promise<void>
       `opening ${connections} connections: ${failed.length} failed (${a.error ?? a.status}); is the service up?`,
     );
   }
+}
+
+/** Nearest-rank percentiles of `values` (ms). */
+export function percentiles(values: ArrayLike<number>): {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+} {
+  const s = Array.from(values).sort((a, b) => a - b);
+  const at = (q: number) =>
+    s.length === 0 ? 0 : (s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? 0);
+  return { count: s.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: s.at(-1) ?? 0 };
 }
 
 /** Retry-After as whole seconds, or undefined when absent or not a whole number. */

@@ -6,8 +6,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { type Check, percentiles, serviceMs } from "./checks.ts";
-import { answerKey, type RequestRecord } from "./http.ts";
+import { type Check, serviceMs } from "./checks.ts";
+import { answerKey, percentiles, type RequestRecord } from "./http.ts";
 import type { Marker, RunData, Sample } from "./run.ts";
 import type { Plan } from "./scenarios.ts";
 

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { copyDocsAssets } from "../scripts/docs-assets.ts";
+import { copyDocsAssets } from "./docs-assets.ts";
 import { type Spawned, stopPid, waitFor } from "./servers/process.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");

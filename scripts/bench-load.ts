@@ -2,15 +2,15 @@
  * The load generator of `npm run bench` (scripts/bench.ts), run in a worker thread of its own so
  * that the local gateway (which lives in the main thread and serves the Worker's sinks) never
  * shares an event loop with the clients being timed. It keeps a pool of pre-minted user tokens
- * (HS256, `sign` from hono/jwt) and runs one load at a time with undici, answering the main
- * thread with a summary. Loopback only: every URL it is given is 127.0.0.1.
+ * (HS256, `sign` from hono/jwt) and runs one load at a time through the load test's HTTP
+ * (loadtest/http.ts: undici pools, request timing, percentiles), answering the main thread with a
+ * summary. Loopback only: every URL it is given is 127.0.0.1.
  */
 import { readFileSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { sign } from "hono/jwt";
-import type { Dispatcher, Pool } from "undici";
-import { percentiles } from "../loadtest/checks.ts";
-import { newPool } from "../loadtest/http.ts";
+import type { Pool } from "undici";
+import { newPool, percentiles, preconnect, send as sendHttp } from "../loadtest/http.ts";
 
 export interface LoadInit {
   secret: string;
@@ -162,67 +162,30 @@ function cpuMark(): CpuMark {
   };
 }
 
-const SLUG = /"type"\s*:\s*"\/problems\/([a-z0-9-]+)"/;
-
-function classify(status: number, body: string): string {
-  if (status < 300) return String(status);
-  const slug = SLUG.exec(body)?.[1];
-  return slug ? `${status} ${slug}` : String(status);
-}
-
-function errorKey(err: unknown): string {
-  const e = err as { code?: string; name?: string; message?: string };
-  return `error ${e.code ?? e.name ?? e.message ?? String(err)}`;
-}
-
 interface Answer {
   /** "201", "409 sold-out", "error UND_ERR_SOCKET"... */
   key: string;
-  /** When the request was written to its connection (performance.now()); NaN if never. */
+  /** When the request was written to its connection (performance.now()). */
   sentAt: number;
   /** When its answer had fully arrived, or it failed. */
   endAt: number;
 }
 
-/**
- * One request through the pool, with undici's dispatch API so that the moment the request is
- * written to a connection (`onRequestStart`, after any wait for a free connection) is known.
- * Never rejects: failures come back as an `error ...` key.
- */
-function send(
+/** One request through the shared load generator (success bodies dropped unread). */
+async function send(
   pool: Pool,
   path: string,
   method: "GET" | "POST",
   headers: Record<string, string>,
 ): Promise<Answer> {
-  return new Promise((resolve) => {
-    let sentAt = Number.NaN;
-    let status = 0;
-    let body = "";
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart() {
-        sentAt = performance.now();
-      },
-      onResponseStart(_controller, statusCode) {
-        status = statusCode;
-      },
-      onResponseData(_controller, chunk) {
-        // Only problem bodies are read (for their slug); success bodies are dropped unread.
-        if (status >= 300) body += chunk.toString("utf8");
-      },
-      onResponseEnd() {
-        resolve({ key: classify(status, body), sentAt, endAt: performance.now() });
-      },
-      onResponseError(_controller, err) {
-        resolve({ key: errorKey(err), sentAt, endAt: performance.now() });
-      },
-    };
-    try {
-      pool.dispatch({ path, method, headers }, handler);
-    } catch (err) {
-      resolve({ key: errorKey(err), sentAt, endAt: performance.now() });
-    }
-  });
+  const a = await sendHttp(pool, path, method, headers, undefined, "problems");
+  const key =
+    a.status === 0
+      ? `error ${a.error ?? "unknown"}`
+      : a.slug
+        ? `${a.status} ${a.slug}`
+        : String(a.status);
+  return { key, sentAt: a.sentAt, endAt: a.endAt };
 }
 
 const latencyPercentiles = (values: Float64Array, count: number) => {
@@ -258,19 +221,6 @@ function summarize(
   };
 }
 
-/** Opens `connections` keep-alive connections before the timed part (one cheap GET on each). */
-async function preconnect(pool: Pool, connections: number): Promise<void> {
-  const answers = await Promise.all(
-    Array.from({ length: connections }, () => send(pool, "/problems/sold-out", "GET", {})),
-  );
-  const failed = answers.filter((a) => a.key.startsWith("error"));
-  if (failed.length > 0) {
-    throw new Error(
-      `opening ${connections} connections: ${failed.length} failed (${failed[0]?.key}); is the service up?`,
-    );
-  }
-}
-
 /**
  * Every user sends one claim at the same instant: all `users` requests are handed to one undici
  * pool of `connections` (already open) in a single synchronous loop. Two latencies per user:
@@ -295,7 +245,7 @@ async function burst(req: BurstRequest): Promise<LoadSummary> {
     for (let i = 0; i < req.users; i++) {
       all.push(
         send(pool, req.path, "POST", headers[i] as Record<string, string>).then((a) => {
-          latencies[i] = a.endAt - (Number.isNaN(a.sentAt) ? t0 : a.sentAt);
+          latencies[i] = a.endAt - a.sentAt;
           fromInstant[i] = a.endAt - t0;
           statuses.set(a.key, (statuses.get(a.key) ?? 0) + 1);
         }),
@@ -330,9 +280,8 @@ async function timed(req: TimedRequest): Promise<LoadSummary> {
           headers.authorization = `Bearer ${token}`;
         }
         sent++;
-        const queuedAt = performance.now();
         const a = await send(pool, req.path, req.method, headers);
-        latencies[done++] = a.endAt - (Number.isNaN(a.sentAt) ? queuedAt : a.sentAt);
+        latencies[done++] = a.endAt - a.sentAt;
         statuses.set(a.key, (statuses.get(a.key) ?? 0) + 1);
       }
     };

@@ -101,7 +101,7 @@ const UNSIGNED: Record<string, string> = {
 const NUMERIC_COLUMN_TYPES = new Set([0, 1, 2, 3, 4, 5, 6, 8, 9, 13, 246]);
 
 /** Vitess type name for a MySQL column (go/sqltypes `modifyType`), JSON from MariaDB's metadata. */
-export function vitessType(field: FieldPacket): string {
+function vitessType(field: FieldPacket): string {
   const columnType = field.columnType ?? field.type ?? 253;
   const flags = numericFlags(field);
   // MariaDB's JSON is LONGTEXT on the wire; its extended metadata says `format=json`.
@@ -129,7 +129,7 @@ function numericFlags(field: FieldPacket): number {
 }
 
 /** One field in proto3 JSON, with MySQL's conventions where MariaDB's differ. */
-export function encodeField(field: FieldPacket): VitessField {
+function encodeField(field: FieldPacket): VitessField {
   const type = vitessType(field);
   const columnType = field.columnType ?? field.type ?? 253;
   let flags = numericFlags(field);
@@ -156,7 +156,7 @@ export function encodeField(field: FieldPacket): VitessField {
   return out;
 }
 
-export function encodeRow(row: RawRow): VitessRow {
+function encodeRow(row: RawRow): VitessRow {
   const lengths: string[] = [];
   const parts: Buffer[] = [];
   for (const value of row) {
@@ -269,7 +269,7 @@ export function vitessSqlError(
   return { message, code };
 }
 
-/** An error that vtgate raises itself (no MySQL errno), e.g. a transaction that was killed. */
+/** An error that vtgate raises itself (no MySQL errno), e.g. a statement it does not serve. */
 export function vitessError(code: string, desc: string): VitessError {
   return {
     message: `vttablet: rpc error: code = ${GRPC_NAMES[code] ?? "Unknown"} desc = ${desc}`,

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { checkInvariants, checkTargets, percentiles } from "../../loadtest/checks.ts";
+import { checkInvariants, checkTargets } from "../../loadtest/checks.ts";
+import { percentiles } from "../../loadtest/http.ts";
 import { type CrowdPlan, planFor } from "../../loadtest/scenarios.ts";
 import { sinksOf, syntheticRun } from "./fixtures.ts";
 

@@ -1,20 +1,12 @@
 /**
  * Conformance of the PlanetScale stand-in with drizzle-orm's `planetscale-serverless` driver (on
  * the official `@planetscale/database` client), as the Worker uses it: a `mysql-core` table,
- * select/insert/update/delete, `onDuplicateKeyUpdate`, `$returningId`, `db.transaction` (commit,
- * rollback, nested savepoints) and SQL errors. Tables are `conf_d_<random>`, dropped afterwards.
+ * select/insert/update/delete, `onDuplicateKeyUpdate`, `$returningId` and SQL errors
+ * (`db.transaction` is refused: the service sends single statements). Tables are `conf_d_<random>`, dropped afterwards.
  */
 import { randomBytes } from "node:crypto";
 import { Client, DatabaseError } from "@planetscale/database";
-import {
-  asc,
-  DrizzleQueryError,
-  eq,
-  inArray,
-  like,
-  sql,
-  TransactionRollbackError,
-} from "drizzle-orm";
+import { asc, DrizzleQueryError, eq, inArray, like, sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
@@ -170,61 +162,15 @@ describe("drizzle-orm/planetscale-serverless against the stand-in", () => {
     expect(row).toEqual({ qty: 5, version: 2 });
   });
 
-  it("db.transaction commits", async () => {
-    const out = await db.transaction(async (tx) => {
-      await tx.insert(items).values({ code: "d-tx-commit", qty: 1 });
-      await tx
-        .update(items)
-        .set({ qty: sql`${items.qty} + 1` })
-        .where(eq(items.code, "d-tx-commit"));
-      const seen = await tx
-        .select({ qty: items.qty })
-        .from(items)
-        .where(eq(items.code, "d-tx-commit"));
-      const outside = await db.select().from(items).where(eq(items.code, "d-tx-commit"));
-      return { seen, outside };
-    });
-    expect(out).toEqual({ seen: [{ qty: 2 }], outside: [] });
-    const rows = await db
-      .select({ qty: items.qty })
-      .from(items)
-      .where(eq(items.code, "d-tx-commit"));
-    expect(rows).toEqual([{ qty: 2 }]);
-  });
-
-  it("db.transaction rolls back on tx.rollback() and on a thrown error", async () => {
-    await expect(
-      db.transaction(async (tx) => {
-        await tx.insert(items).values({ code: "d-tx-rb-1" });
-        tx.rollback();
-      }),
-    ).rejects.toBeInstanceOf(TransactionRollbackError);
-    await expect(
-      db.transaction(async (tx) => {
-        await tx.insert(items).values({ code: "d-tx-rb-2" });
-        throw new Error("abort");
-      }),
-    ).rejects.toThrow("abort");
-    const rows = await db.select().from(items).where(like(items.code, "d-tx-rb-%"));
-    expect(rows).toEqual([]);
-  });
-
-  it("nested transactions use savepoints", async () => {
-    await db.transaction(async (tx) => {
-      await tx.insert(items).values({ code: "d-sp-outer" });
-      await expect(
-        tx.transaction(async (inner) => {
-          await inner.insert(items).values({ code: "d-sp-inner" });
-          inner.rollback();
-        }),
-      ).rejects.toBeInstanceOf(TransactionRollbackError);
-    });
-    const rows = await db
-      .select({ code: items.code })
-      .from(items)
-      .where(like(items.code, "d-sp-%"))
-      .orderBy(asc(items.code));
-    expect(rows).toEqual([{ code: "d-sp-outer" }]);
+  it("db.transaction is refused: the stand-in keeps no session (the service never opens one)", async () => {
+    const err = await db
+      .transaction(async (tx) => {
+        await tx.insert(items).values({ code: "d-tx" });
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DatabaseError);
+    expect((err as DatabaseError).body.code).toBe("UNIMPLEMENTED");
+    expect(await db.select().from(items).where(eq(items.code, "d-tx"))).toEqual([]);
   });
 
   it("SQL errors surface as DrizzleQueryError caused by DatabaseError with MySQL's errno", async () => {

@@ -2,18 +2,13 @@
  * Conformance of the PlanetScale stand-in with the official client, `@planetscale/database`,
  * used exactly as against the real service (only the URL differs). Each test works in tables of
  * its own (`conf_<random>`), dropped afterwards. MariaDB is also read directly (mysql2) to check
- * that what the API reports as committed / rolled back is really so.
+ * that what the API refuses changed nothing.
  */
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { Client, connect, DatabaseError } from "@planetscale/database";
+import { Client, DatabaseError } from "@planetscale/database";
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controlFetch } from "../../local/gateway/control-client.ts";
-import { noFaults } from "../../local/gateway/faults.ts";
-import { createPlanetscaleGateway } from "../../local/gateway/planetscale.ts";
-import { nodeHandler } from "../../local/gateway/server.ts";
 import { getStack } from "./stack.ts";
 
 const stack = getStack();
@@ -227,99 +222,44 @@ describe("insertId and rowsAffected", () => {
   });
 });
 
-describe("transactions", () => {
-  it("commits: the rows are visible afterwards, and not before to other sessions", async () => {
-    const conn = connect({ url });
-    const result = await conn.transaction(async (tx) => {
-      await tx.execute(`INSERT INTO ${T} (code, qty) VALUES ('tx-commit-1', 1)`);
-      await tx.execute(`UPDATE ${T} SET qty = qty + 1 WHERE code = 'tx-commit-1'`);
-      // Inside: the transaction sees its own writes; other sessions and MariaDB do not.
-      const inside = await tx.execute(`SELECT qty FROM ${T} WHERE code = 'tx-commit-1'`);
-      expect(inside.rows).toEqual([{ qty: 2 }]);
-      const outside = await client.execute(`SELECT qty FROM ${T} WHERE code = 'tx-commit-1'`);
-      expect(outside.rows).toEqual([]);
-      expect(await directCount("code = 'tx-commit-1'")).toBe(0);
-      return "done";
-    });
-    expect(result).toBe("done");
-    const after = await client.execute(`SELECT qty FROM ${T} WHERE code = 'tx-commit-1'`);
-    expect(after.rows).toEqual([{ qty: 2 }]);
-    expect(await directCount("code = 'tx-commit-1'")).toBe(1);
-  });
+describe("single statements, no session", () => {
+  const endpoint = (method: string) =>
+    new URL(`/psdb.v1alpha1.Database/${method}`, `http://${stack.planetscale.host}`);
+  const headers = {
+    authorization: `Basic ${btoa(`${stack.planetscale.username}:${stack.planetscale.password}`)}`,
+    "content-type": "application/json",
+  };
 
-  it("rolls back when the callback throws", async () => {
-    const boom = new Error("boom");
-    await expect(
-      client.transaction(async (tx) => {
-        await tx.execute(`INSERT INTO ${T} (code, qty) VALUES ('tx-rollback-1', 1)`);
-        await tx.execute(`INSERT INTO ${T} (code, qty) VALUES ('tx-rollback-2', 1)`);
-        throw boom;
-      }),
-    ).rejects.toBe(boom);
-    const after = await client.execute(`SELECT id FROM ${T} WHERE code LIKE 'tx-rollback-%'`);
-    expect(after.rows).toEqual([]);
-    expect(await directCount("code LIKE 'tx-rollback-%'")).toBe(0);
-  });
-
-  it("rolls back when a statement inside fails, surfacing the SQL error", async () => {
-    await client.execute(`INSERT INTO ${T} (code, qty) VALUES ('tx-dup', 1)`);
+  it("refuses a transaction, changing nothing", async () => {
     const err = await rejection(
       client.transaction(async (tx) => {
-        await tx.execute(`INSERT INTO ${T} (code, qty) VALUES ('tx-before-dup', 1)`);
-        await tx.execute(`INSERT INTO ${T} (code, qty) VALUES ('tx-dup', 2)`);
+        await tx.execute(`INSERT INTO ${T} (code, qty) VALUES ('tx-refused', 1)`);
       }),
     );
-    expect(err.message).toContain("errno 1062");
-    expect(await directCount("code = 'tx-before-dup'")).toBe(0);
+    expect(err.body.code).toBe("UNIMPLEMENTED");
+    expect(await directCount("code = 'tx-refused'")).toBe(0);
   });
 
-  it("keeps concurrent transactions apart (row locks, one connection each)", async () => {
-    await client.execute(`INSERT INTO ${T} (code, qty) VALUES ('tx-counter', 0)`);
-    await Promise.all(
-      Array.from({ length: 8 }, () =>
-        client.transaction(async (tx) => {
-          const cur = await tx.execute(`SELECT qty FROM ${T} WHERE code = 'tx-counter' FOR UPDATE`);
-          const qty = (cur.rows[0] as { qty: number }).qty;
-          await tx.execute(`UPDATE ${T} SET qty = ? WHERE code = 'tx-counter'`, [qty + 1]);
-        }),
-      ),
-    );
-    const res = await client.execute(`SELECT qty FROM ${T} WHERE code = 'tx-counter'`);
-    expect(res.rows).toEqual([{ qty: 8 }]);
-  });
-});
-
-describe("sessions", () => {
-  it("carries the session between statements of one connection", async () => {
-    const conn = connect({ url });
-    await conn.execute("SET @conf_var := 41");
-    const res = await conn.execute("SELECT @conf_var + 1 AS v");
-    // BIGINT arithmetic: INT64, which the client leaves as a string.
-    expect(res.rows).toEqual([{ v: "42" }]);
+  it("refuses statements that would leave state on a pooled connection", async () => {
+    for (const statement of ["BEGIN", "SET @conf_var := 41", "LOCK TABLES t READ", "COMMIT"]) {
+      const err = await rejection(client.execute(statement));
+      expect(err.body.code).toBe("UNIMPLEMENTED");
+    }
+    // An UPDATE's SET is not a session variable.
+    await client.execute(`UPDATE ${T} SET qty = qty WHERE code = 'none'`);
   });
 
-  it("creates a session with CreateSession (refresh)", async () => {
-    const conn = connect({ url });
-    await conn.refresh();
-    const res = await conn.execute("SELECT 1 AS one");
-    expect(res.rows).toEqual([{ one: 1 }]);
-  });
-
-  it("rejects a tampered session", async () => {
-    const res = await fetch(
-      new URL("/psdb.v1alpha1.Database/Execute", `http://${stack.planetscale.host}`),
-      {
-        method: "POST",
-        headers: {
-          authorization: `Basic ${btoa(`${stack.planetscale.username}:${stack.planetscale.password}`)}`,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({
-          query: "SELECT 1",
-          session: { signature: "forged", vitessSession: { SessionUUID: "x", autocommit: true } },
-        }),
-      },
-    );
+  it("serves no CreateSession and refuses a request that carries a session", async () => {
+    const create = await fetch(endpoint("CreateSession"), { method: "POST", headers, body: "{}" });
+    expect(create.status).toBe(404);
+    const res = await fetch(endpoint("Execute"), {
+      method: "POST",
+      headers,
+      body: JSON.stringify({
+        query: "SELECT 1",
+        session: { signature: "x", vitessSession: { SessionUUID: "x", autocommit: true } },
+      }),
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe("invalid_argument");
@@ -408,61 +348,5 @@ describe("errors", () => {
     expect(await directCount(`code = '${poison}'`)).toBe(0);
     const ok = await client.execute(`INSERT INTO ${T} (code, qty) VALUES (?, 1)`, [poison]);
     expect(ok.rowsAffected).toBe(1);
-  });
-});
-
-describe("abandoned sessions (own gateway instance, short idle timeout)", () => {
-  let server: Server;
-  let gateway: ReturnType<typeof createPlanetscaleGateway>;
-  let ownUrl: string;
-
-  beforeAll(async () => {
-    gateway = createPlanetscaleGateway({
-      mysql: stack.mysql,
-      username: "abandon",
-      password: "abandon-secret",
-      faults: noFaults(),
-      sessionIdleMs: 300,
-    });
-    server = createServer(nodeHandler(gateway).handle);
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    ownUrl = `http://abandon:abandon-secret@127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-
-  afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
-    await gateway?.close();
-  });
-
-  it("rolls back an abandoned transaction, frees its locks, and says so to a late statement", async () => {
-    await client.execute(`INSERT INTO ${T} (code, qty) VALUES ('abandon-locked', 1)`);
-    const conn = connect({ url: ownUrl });
-    await conn.execute("BEGIN");
-    await conn.execute(`INSERT INTO ${T} (code, qty) VALUES ('abandon-new', 1)`);
-    await conn.execute(`SELECT qty FROM ${T} WHERE code = 'abandon-locked' FOR UPDATE`);
-    // Never committed: after the idle timeout the gateway rolls back and frees the connection.
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
-    expect(await directCount("code = 'abandon-new'")).toBe(0);
-    await direct.query("SET SESSION innodb_lock_wait_timeout = 2");
-    await direct.query(`UPDATE ${T} SET qty = 7 WHERE code = 'abandon-locked'`);
-
-    const late = await rejection(
-      conn.execute(`INSERT INTO ${T} (code, qty) VALUES ('abandon-late', 1)`),
-    );
-    expect(late.body.code).toBe("ABORTED");
-    expect(await directCount("code = 'abandon-late'")).toBe(0);
-    // The session is usable again afterwards (autocommit).
-    const again = await conn.execute("SELECT 1 AS one");
-    expect(again.rows).toEqual([{ one: 1 }]);
-  });
-
-  it("accepts ROLLBACK of a transaction that was already rolled back", async () => {
-    const conn = connect({ url: ownUrl });
-    await conn.execute("BEGIN");
-    await conn.execute(`INSERT INTO ${T} (code, qty) VALUES ('abandon-rb', 1)`);
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
-    await conn.execute("ROLLBACK");
-    expect(await directCount("code = 'abandon-rb'")).toBe(0);
   });
 });
