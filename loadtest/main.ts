@@ -1,7 +1,7 @@
 /**
  * `npm run loadtest -- --scenario <name> [options]`: a user-level load test of the coupon service
  * with its invariants checked from outside and a report in `reports/<timestamp>-<scenario>/`
- * (report.json, a self-contained report.html, report.png). See the README's "Load tests".
+ * (report.json, a self-contained report.html, report.png). See docs/load-tests-and-benchmarks.md, "Load tests".
  *
  * Scenarios: incident, burst, burst-10x, weekly-100, weekly-200, weekly-500, waves, sink-outage,
  * saturate.

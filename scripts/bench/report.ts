@@ -183,7 +183,7 @@ ${resultsTable(before)}${disturbed(before)}`);
 
 - The stack is the one \`npm start\` runs: the local cloud (MariaDB, Redis and the HTTP gateway
   standing in for PlanetScale, Upstash Redis and Kafka) and \`workerd serve\` with the bundle: by
-  default the objects in one process and \`FRONTS\` front processes sharing the port (README, "How
+  default the objects in one process and \`FRONTS\` front processes sharing the port (docs/architecture.md, "How
   it runs"; \`--fronts 0\` serves front and objects as two services of one process), with every
   binding \`npm start\` passes
   (\`local/worker-bindings.ts\`: sinks on, the outbox drain on, the local per-address rate budget)
