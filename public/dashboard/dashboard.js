@@ -86,9 +86,12 @@ async function json(path) {
   return /** @type {Promise<T>} */ (res.json());
 }
 
-/** @param {number | null | undefined} n */
-const ms = (n) =>
-  n === null || n === undefined ? "–" : n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${n} ms`;
+/** A duration, short enough for a phone's table: 2.40 s, 48 ms, 4.8 ms. @param {number | null | undefined} n */
+function ms(n) {
+  if (n === null || n === undefined) return "–";
+  if (n >= 1000) return `${(n / 1000).toFixed(2)} s`;
+  return n >= 10 ? `${Math.round(n)} ms` : `${Number(n.toFixed(1))} ms`;
+}
 
 const clock = new Intl.DateTimeFormat(undefined, {
   hour: "2-digit",
@@ -191,7 +194,10 @@ function lineChart(canvasId, sets, limit) {
     options: {
       animation: false,
       maintainAspectRatio: false,
-      scales: { y: { beginAtZero: true, suggestedMax: limit ? limit() * 1.25 : undefined } },
+      scales: {
+        x: { ticks: { maxRotation: 0, autoSkipPadding: 16 } },
+        y: { beginAtZero: true, suggestedMax: limit ? limit() * 1.25 : undefined },
+      },
       elements: { point: { radius: 0 } },
       plugins: { legend: { labels: { boxHeight: 2 } } },
     },
@@ -276,7 +282,7 @@ async function refreshAlerts() {
   $("alerts").replaceChildren(
     ...(firing
       ? alerts.open.map((a) =>
-          item(`${a.rule} since ${new Date(a.since).toLocaleTimeString()}: ${a.detail}`),
+          item(`${a.rule} since ${clock.format(a.since)}: ${a.detail}`),
         )
       : [item("No alerts firing.", "none")]),
   );
@@ -362,7 +368,7 @@ async function refreshEvent() {
   tick();
 
   const now = Date.now();
-  const label = new Date(now).toLocaleTimeString();
+  const label = clock.format(now);
   const refused = Object.values(stats.claims.rejected).reduce((a, b) => a + b, 0);
   ensureCharts();
   if (previous) {
@@ -419,7 +425,7 @@ function tick() {
   const done = e.waves.filter((w) => Date.parse(w.at) <= now).length;
   const next = e.waves.find((w) => Date.parse(w.at) > now);
   $("next-wave").textContent = next
-    ? `${at(next.at)}: ${next.quantity} coupons (wave ${done + 1} of ${e.waves.length})`
+    ? `${at(next.at)} · ${next.quantity} coupons (wave ${done + 1} of ${e.waves.length})`
     : `none (all ${e.waves.length} released)`;
   $("ends-at").textContent = e.endsAt ? at(e.endsAt) : "no end";
   /** @type {[string, string]} */
@@ -440,7 +446,7 @@ async function refresh() {
   try {
     const list = refreshes++ % LIST_EVERY === 0 || !selected;
     await Promise.all([refreshAlerts(), refreshEvent(), list ? refreshList() : null]);
-    $("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
+    $("updated").textContent = `Updated ${clock.format(Date.now())}`;
   } catch {
     // Shown by the next successful refresh's time, or by the sign-in form.
   } finally {
