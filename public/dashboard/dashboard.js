@@ -281,9 +281,7 @@ async function refreshAlerts() {
   $("alerts-title").textContent = firing ? `Alerts firing (${alerts.open.length})` : "Alerts";
   $("alerts").replaceChildren(
     ...(firing
-      ? alerts.open.map((a) =>
-          item(`${a.rule} since ${clock.format(a.since)}: ${a.detail}`),
-        )
+      ? alerts.open.map((a) => item(`${a.rule} since ${clock.format(a.since)}: ${a.detail}`))
       : [item("No alerts firing.", "none")]),
   );
 }
