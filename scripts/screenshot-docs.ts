@@ -126,6 +126,7 @@ async function dashboard(browser: Browser, outDir: string, errors: string[]) {
       await page.waitForTimeout(wait);
       const out = join(outDir, `dashboard-${width}x${height}.png`);
       await page.screenshot({ path: out, fullPage: false });
+      await page.close(); // before the Worker stops: its polls would log refused connections
       console.log(`screenshot: ${out}`);
     };
     await Promise.all([shoot(1440, 900, 40_000), shoot(390, 844, 40_000)]);
