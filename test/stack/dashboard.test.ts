@@ -102,7 +102,8 @@ describe("the operator dashboard", () => {
 
     // No alert fires: said calmly, not in alarm red.
     await poll(() => page.locator("#alerts").textContent()).toBe("No alerts firing.");
-    expect(await page.locator("#alerts li").evaluate((li) => getComputedStyle(li).color)).toBe(
+    // The list is redrawn every second: read the colour of the item there now.
+    await poll(() => page.locator("#alerts li").evaluate((li) => getComputedStyle(li).color)).toBe(
       "rgb(27, 110, 45)",
     );
     expect(await page.locator("#alerts-panel").getAttribute("class")).toContain("calm");
@@ -181,6 +182,31 @@ describe("the operator dashboard", () => {
     await poll(() => page.locator("#event-title").textContent()).toMatch(/^Flash sale \(/);
     expect((await page.locator("#event").boundingBox())?.y).toBeLessThan(900);
     expect(errors).toEqual([]);
+  });
+
+  it("shows a firing alert in red", async () => {
+    const page = await harness().browser.newPage({ viewport: { width: 1440, height: 900 } });
+    // A firing alert takes minutes of slow traffic to raise; the page only reads the answer.
+    await page.route("**/v1/admin/alerts", (route) =>
+      route.fulfill({
+        json: {
+          open: [
+            { rule: "p95", since: Date.now(), detail: "POST /v1/events/{id}/claims p95 2.40 s" },
+          ],
+          thresholds: { p95Ms: 2000, errorRatePct: 5, windowMinutes: 2 },
+        },
+      }),
+    );
+    await page.goto(`${harness().worker.url}/dashboard`);
+    await page.getByLabel("Operator token (ADMIN_TOKEN)").fill(harness().adminToken);
+    await page.keyboard.press("Enter");
+    await poll(() => page.locator("#alerts-title").textContent()).toBe("Alerts firing (1)");
+    expect(await page.locator("#alerts li").textContent()).toMatch(/^p95 since \d\d:\d\d:\d\d: /);
+    // The list is redrawn every second: read the colour of the item there now.
+    await poll(() => page.locator("#alerts li").evaluate((li) => getComputedStyle(li).color)).toBe(
+      "rgb(166, 27, 27)",
+    );
+    expect(await page.locator("#alerts-panel").getAttribute("class")).toContain("firing");
   });
 
   it("keeps Pause and Resume off for an id that is not an event", async () => {
