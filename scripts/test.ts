@@ -35,6 +35,7 @@ async function main(): Promise<number> {
   await step("typecheck (worker)", bin("tsc"), ["-p", "tsconfig.json"]);
   await step("typecheck (node tooling)", bin("tsc"), ["-p", "tsconfig.node.json"]);
   await step("typecheck (Node tests of worker code)", bin("tsc"), ["-p", "tsconfig.tests.json"]);
+  await step("typecheck (pages)", bin("tsc"), ["-p", "tsconfig.pages.json"]);
 
   const dir = join(ROOT, ".local", `test-${process.pid}`);
   mkdirSync(dir, { recursive: true });

@@ -70,14 +70,16 @@ describe("the claim page", () => {
     expect([...alice.errors, ...bob.errors]).toEqual([]);
   });
 
-  it("counts down to the next wave when the released stock is gone", async () => {
-    const next = new Date(Date.now() + 10 * 60_000).toISOString();
+  it("keeps the button off until the next wave, says why and when, then claims", async () => {
+    // The second wave opens soon enough for the test to see it, late enough for the first
+    // user to empty the first one before.
+    const nextMs = Date.now() + 25_000;
     const id = await harness().createEvent({
       totalStock: 2,
       startsAt: past,
       waves: [
         { at: past, quantity: 1 },
-        { at: next, quantity: 1 },
+        { at: new Date(nextMs).toISOString(), quantity: 1 },
       ],
     });
     const alice = await open(id);
@@ -87,14 +89,19 @@ describe("the claim page", () => {
 
     const bob = await open(id);
     await signIn(bob.page, "wave-bob");
-    await bob.page.getByRole("button", { name: "Get my coupon" }).click();
-    await poll(() => bob.page.getByRole("status").textContent()).toMatch(
-      /^The coupons released so far are gone\. More in \d{1,2}:\d\d\.$/,
+    const claim = bob.page.getByRole("button", { name: "Get my coupon" });
+    // Nothing can be claimed until the wave: the button is off, with the reason and the time.
+    await poll(() => claim.isDisabled()).toBe(true);
+    const time = new Intl.DateTimeFormat("en-GB", { timeStyle: "short" }).format(nextMs);
+    const reason = bob.page.locator("#reason");
+    expect(await reason.textContent()).toMatch(
+      new RegExp(`^Nothing to claim until the next release at ${time} \\(in 0:\\d\\d\\)\\.$`),
     );
-    // The countdown runs (Retry-After is whole seconds) and the button waits for it.
-    const first = await bob.page.getByRole("status").textContent();
-    await poll(() => bob.page.getByRole("status").textContent()).not.toBe(first);
-    expect(await bob.page.getByRole("button", { name: "Get my coupon" }).isDisabled()).toBe(true);
+    expect(await reason.isVisible()).toBe(true);
+    expect(await claim.getAttribute("aria-describedby")).toBe("reason");
+    expect(await bob.page.locator("#event-state").textContent()).toBe(
+      "Waiting for the next release",
+    );
     expect(await bob.page.locator("#countdown").textContent()).toMatch(
       /^More coupons in \d{1,2}:\d\d$/,
     );
@@ -102,7 +109,13 @@ describe("the claim page", () => {
       path: join(harness().artifacts, "awaiting-release.png"),
       fullPage: true,
     });
-    expect(bob.errors).toEqual([]);
+
+    // The wave opens: the button comes back by itself, and the claim gets the new coupon.
+    await expect.poll(() => claim.isEnabled(), { timeout: 45_000, interval: 250 }).toBe(true);
+    expect(await reason.isHidden()).toBe(true);
+    await claim.click();
+    await poll(() => bob.page.getByRole("status").textContent()).toBe("You got a coupon!");
+    expect([...alice.errors, ...bob.errors]).toEqual([]);
   });
 
   it("follows the browser's language and switches between Korean and English", async () => {
@@ -116,15 +129,18 @@ describe("the claim page", () => {
     expect(await page.locator("#event-state").textContent()).toBe("시작 전");
     expect(await page.locator("#countdown").textContent()).toMatch(/후 시작$/);
     await signIn(page, "ko-user", "로그인 토큰");
-    await page.getByRole("button", { name: "쿠폰 받기" }).click();
-    await poll(() => page.getByRole("status").textContent()).toMatch(/^아직 시작 전입니다\./);
+    // Before the start nothing can be claimed: the button is off and says until when.
+    expect(await page.getByRole("button", { name: "쿠폰 받기" }).isDisabled()).toBe(true);
+    await poll(() => page.locator("#reason").textContent()).toMatch(
+      /에 시작합니다 \((\d+:)?\d+:\d\d 남음\)\.$/,
+    );
     await page.screenshot({ path: join(harness().artifacts, "korean.png"), fullPage: true });
 
     await page.getByRole("button", { name: "View in English" }).click();
     expect(await page.getAttribute("html", "lang")).toBe("en");
     expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Coupon event");
-    expect(await page.getByRole("status").textContent()).toMatch(
-      /^Not started yet\. Try again in /,
+    expect(await page.locator("#reason").textContent()).toMatch(
+      /^Claims open at .+ \(in (\d+:)?\d+:\d\d\)\.$/,
     );
     await page.getByRole("button", { name: "한국어로 보기" }).click();
     expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("쿠폰 이벤트");
