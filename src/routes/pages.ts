@@ -39,11 +39,11 @@ export function mountPages(app: OpenAPIHono<HonoEnv>): void {
   // or null when claims need no Turnstile. Never cached: it follows the deployed settings.
   app.get("/claim/settings.json", (c) => {
     c.header("Cache-Control", "no-store");
-    return c.json({ turnstileSiteKey: c.var.config.turnstile?.siteKey ?? null });
+    return c.json({ turnstileSiteKey: c.var.services.config.turnstile?.siteKey ?? null });
   });
   for (const page of PAGES) {
     app.get(`/${page}`, (c) => {
-      const widget = page === "claim" && c.var.config.turnstile !== null;
+      const widget = page === "claim" && c.var.services.config.turnstile !== null;
       return file(c, `/${page}/index.html`, "no-cache", widget ? TURNSTILE_PAGE_CSP : PAGE_CSP);
     });
     app.get(`/${page}/:file{${FILE}}`, (c) =>

@@ -55,7 +55,7 @@ const explainProblem = createRoute({
 export const service = newRouter()
   .openapi(health, async (c) => {
     c.header("Cache-Control", "no-store");
-    return c.json(await probeHealth(c.env), 200);
+    return c.json(await probeHealth(c.var.services), 200);
   })
   .openapi(explainProblem, (c) => {
     const { slug } = c.req.valid("param");
