@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { planClaims } from "../domain/claim-batch.ts";
 import { type Clock, systemClock } from "../domain/clock.ts";
+import type { CouponView } from "../domain/coupon.ts";
 import { COUPON_ID_PATTERN, newCouponId } from "../domain/coupon-id.ts";
 import {
   type CouponChange,
@@ -35,7 +36,6 @@ import {
   type ClaimBatchAnswer,
   type ClaimResult,
   type CouponRow,
-  type CouponView,
   couponView,
   type DefineResult,
   type EventCounters,

@@ -1,11 +1,11 @@
 import type { Clock } from "../../domain/clock.ts";
+import type { CouponView } from "../../domain/coupon.ts";
 import type { LifecycleAnswer } from "../../domain/coupon-lifecycle.ts";
 import { directoryShard } from "../../domain/directory-shard.ts";
 import type { EventDefinition } from "../../domain/ledger.ts";
 import {
   type ClaimAnswer,
   type ClaimBatchAnswer,
-  type CouponView,
   type DefineResult,
   type EventSnapshot,
   type EventView,

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { CouponView } from "../../domain/coupon.ts";
 import { assertNever } from "../../domain/ledger.ts";
-import type { CouponView } from "../../domain/views.ts";
 import { eventNotFound, refusalAnswer } from "../lib/event-problems.ts";
 import { prebuiltJson } from "../lib/prebuilt-json.ts";
 import { newRouter } from "../lib/router.ts";

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
+import type { CouponView } from "../../domain/coupon.ts";
 import { eventOfCoupon } from "../../domain/coupon-id.ts";
 import type { LifecycleAnswer } from "../../domain/coupon-lifecycle.ts";
 import {
@@ -11,7 +12,6 @@ import {
   WELL_FORMED_RULE,
 } from "../../domain/identifiers.ts";
 import { assertNever } from "../../domain/ledger.ts";
-import type { CouponView } from "../../domain/views.ts";
 import { userCoupons } from "../../platform/db/schema/index.ts";
 import type { HonoEnv } from "../hono-env.ts";
 import { newRouter } from "../lib/router.ts";
