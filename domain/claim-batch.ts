@@ -1,5 +1,6 @@
+import type { CouponView } from "./coupon.ts";
 import { type EventDefinition, type LedgerCounters, refuse } from "./ledger.ts";
-import { type ClaimDecision, type CouponRow, type CouponView, couponView } from "./views.ts";
+import { type ClaimDecision, type CouponRow, couponView } from "./views.ts";
 
 /** What a batch of claims comes to: each user's answer and the coupons to write. */
 export interface ClaimPlan {

@@ -8,8 +8,10 @@
  *     └──────────┴─────────────── restore(order) ◀──────────────────────┘
  *   (an unredeemed coupon past its expiry reads `expired` and can be neither held nor redeemed)
  */
+
+import type { CouponStatus, CouponView } from "./coupon.ts";
 import type { CouponRecordType } from "./sinks.ts";
-import type { CouponRow, CouponStatus, CouponView } from "./views.ts";
+import type { CouponRow } from "./views.ts";
 
 /** What a redeem, hold or restore answers over RPC. */
 export type LifecycleAnswer =

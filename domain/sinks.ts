@@ -1,5 +1,5 @@
+import type { CouponView } from "./coupon.ts";
 import type { EventDefinition } from "./ledger.ts";
-import type { CouponView } from "./views.ts";
 
 /**
  * Every sink the outbox feeds, in the order stats and health list them. Stored in the objects'

@@ -1,3 +1,4 @@
+import type { CouponView } from "./coupon.ts";
 import type { HoldersFilter } from "./holders-filter.ts";
 import {
   type EventDefinition,
@@ -25,23 +26,6 @@ export interface EventView {
   couponExpiresAt: string | null;
   waves: { at: string; quantity: number }[];
   nextWaveAt: string | null;
-}
-
-export const COUPON_STATUSES = ["issued", "redeemed", "expired"] as const;
-
-export type CouponStatus = (typeof COUPON_STATUSES)[number];
-
-export interface CouponView {
-  id: string;
-  eventId: string;
-  userId: string;
-  status: CouponStatus;
-  issuedAt: string;
-  expiresAt: string | null;
-  redeemedAt: string | null;
-  orderId: string | null;
-  /** The checkout hold in force, if any (beyond the contract: a field it allows adding). */
-  hold: { orderId: string; expiresAt: string } | null;
 }
 
 export interface SinkView {

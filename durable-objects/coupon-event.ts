@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { planClaims } from "../domain/claim-batch.ts";
 import { type Clock, systemClock } from "../domain/clock.ts";
+import type { CouponView } from "../domain/coupon.ts";
 import { COUPON_ID_PATTERN, newCouponId } from "../domain/coupon-id.ts";
 import {
   type CouponChange,
@@ -35,7 +36,6 @@ import {
   type ClaimBatchAnswer,
   type ClaimResult,
   type CouponRow,
-  type CouponView,
   couponView,
   type DefineResult,
   type EventCounters,
@@ -45,8 +45,8 @@ import {
   MAX_CLAIM_BATCH,
   type StatsView,
 } from "../domain/views.ts";
-import { configFrom } from "../platform/config.ts";
-import { type Sinks, sinksFor } from "../platform/sinks/index.ts";
+import { type Services, servicesFor } from "../platform/services.ts";
+import type { Sinks } from "../platform/sinks/index.ts";
 import { AlarmPlan, DRAIN_ERROR_RETRY_MS, realTime } from "./alarm-plan.ts";
 import { ClaimsStore } from "./claims-store.ts";
 import { drainStep } from "./drain.ts";
@@ -81,9 +81,12 @@ export class CouponEvent extends DurableObject<Env> {
   readonly #rejections: Rejections;
   readonly #alarm: AlarmPlan;
   readonly #publications: Publications;
+  /** The isolate's configuration and clients. */
+  readonly #services: Services;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#services = servicesFor(env);
     // SQLite storage is synchronous, so loading here completes before any call is delivered.
     migrate(ctx.storage.sql);
     this.#claims = new ClaimsStore(ctx.storage.sql);
@@ -92,7 +95,7 @@ export class CouponEvent extends DurableObject<Env> {
     this.#rejections = new Rejections(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
     this.#alarm = new AlarmPlan(ctx.storage);
     this.#publications = new Publications({
-      env,
+      services: this.#services,
       waitUntil: (work) => ctx.waitUntil(work),
       snapshot: () => this.snapshot(),
       stats: () => this.stats(),
@@ -342,7 +345,7 @@ export class CouponEvent extends DurableObject<Env> {
             status: this.#sinkStatus,
             sinks: this.sinks(),
             event: def,
-            policy: configFrom(this.env).sinks.drain,
+            policy: this.#services.config.sinks.drain,
             transaction: (fn) => this.ctx.storage.transactionSync(fn),
             clock: this.clock,
             afterDelivery: this.afterDelivery(),
@@ -363,7 +366,7 @@ export class CouponEvent extends DurableObject<Env> {
 
   /** The configured sinks. */
   protected sinks(): Sinks {
-    return sinksFor(this.env);
+    return this.#services.sinks;
   }
 
   /** Runs after a sink answered and before the outbox records it; none in production. */

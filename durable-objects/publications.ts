@@ -1,6 +1,6 @@
 import type { EventSnapshot, StatsView } from "../domain/views.ts";
 import { publishOutboxSummary } from "../platform/outbox-registry.ts";
-import { redisFor } from "../platform/redis.ts";
+import type { PlatformServices } from "../platform/services.ts";
 import { publishSnapshot } from "../platform/snapshot-registry.ts";
 import { withTimeout } from "../platform/timeout.ts";
 
@@ -16,7 +16,7 @@ const PUBLISH_TIMEOUT_MS = 2_000;
  * and throttled: a slow or absent Redis never reaches a claim or the drain.
  */
 export class Publications {
-  readonly #env: Env;
+  readonly #services: PlatformServices;
   readonly #waitUntil: (work: Promise<unknown>) => void;
   readonly #snapshot: () => EventSnapshot | null;
   readonly #stats: () => StatsView | null;
@@ -29,12 +29,12 @@ export class Publications {
   #republishIdle = false;
 
   constructor(opts: {
-    env: Env;
+    services: PlatformServices;
     waitUntil: (work: Promise<unknown>) => void;
     snapshot: () => EventSnapshot | null;
     stats: () => StatsView | null;
   }) {
-    this.#env = opts.env;
+    this.#services = opts.services;
     this.#waitUntil = opts.waitUntil;
     this.#snapshot = opts.snapshot;
     this.#stats = opts.stats;
@@ -42,7 +42,7 @@ export class Publications {
 
   /** At most every SNAPSHOT_EVERY_MS while the event changes. */
   snapshotSoon(): void {
-    if (!redisFor(this.#env)) return;
+    if (!this.#services.redis) return;
     if (this.#snapshotPublish) {
       this.#snapshotDirty = true;
       return;
@@ -50,7 +50,7 @@ export class Publications {
     this.#snapshotDirty = false;
     const wait = Math.max(0, this.#snapshotPublishedAt + SNAPSHOT_EVERY_MS - Date.now());
     this.#snapshotPublish = setTimeout(() => {
-      const redis = redisFor(this.#env);
+      const redis = this.#services.redis;
       const snapshot = this.#snapshot();
       this.#snapshotPublishedAt = Date.now();
       if (!redis || !snapshot) {
@@ -74,7 +74,7 @@ export class Publications {
 
   /** One at a time, at most every SUMMARY_EVERY_MS unless the outbox just went `idle`. */
   summary(idle: boolean): void {
-    const redis = redisFor(this.#env);
+    const redis = this.#services.redis;
     const now = Date.now();
     if (!redis) return;
     if (this.#publishing) {

@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
-import { ConfigError, configFrom } from "../platform/config.ts";
+import { ConfigError } from "../platform/config.ts";
 import type { HonoEnv } from "./hono-env.ts";
 import { allowedMethods } from "./lib/allowed-methods.ts";
 import { cors } from "./middleware/cors.ts";
@@ -19,6 +19,7 @@ import { events } from "./routes/events.ts";
 import { me } from "./routes/me.ts";
 import { mountPages } from "./routes/pages.ts";
 import { service } from "./routes/service.ts";
+import { edgeServicesFor } from "./services.ts";
 
 const MAX_BODY_BYTES = 16 * 1024;
 const REQUEST_ID_MAX_LENGTH = 64;
@@ -30,6 +31,12 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
   // A client's X-Request-Id is echoed, logged and quoted in 500s: kept only when short and of
   // [A-Za-z0-9_=-] (hono's check), else a fresh UUID.
   app.use(requestId({ limitLength: REQUEST_ID_MAX_LENGTH }));
+  app.use(
+    createMiddleware<HonoEnv>(async (c, next) => {
+      c.set("services", edgeServicesFor(c.env));
+      await next();
+    }),
+  );
   app.use(observeRequests);
   app.use(securityHeaders);
   // Problem answers are built outside Hono's response helpers: they get the id here.
@@ -41,8 +48,8 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
   );
   app.use(
     createMiddleware<HonoEnv>(async (c, next) => {
-      c.set("config", configFrom(c.env));
-      await next();
+      // An invalid configuration fails every route here (a 503 from onError).
+      if (c.var.services.config) await next();
     }),
   );
   app.use(cors);

@@ -1,5 +1,6 @@
 import { buildApp } from "./app.ts";
 import { evaluateAlerts } from "./lib/alerts-run.ts";
+import { edgeServicesFor } from "./services.ts";
 
 const app = buildApp();
 
@@ -8,7 +9,7 @@ export default {
   /** The Cron Trigger (`[triggers]` in wrangler.toml): the alert rules, every minute. */
   scheduled(controller, env, ctx) {
     ctx.waitUntil(
-      evaluateAlerts(env, controller.scheduledTime).catch((err: unknown) => {
+      evaluateAlerts(edgeServicesFor(env), controller.scheduledTime).catch((err: unknown) => {
         console.error(
           JSON.stringify({
             level: "error",

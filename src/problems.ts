@@ -36,20 +36,33 @@ export const PROBLEMS = {
     status: 409,
     title: "Sold out",
     description: "The event has no stock left and no later wave will release more.",
+    detail: "Every coupon of this event has been issued.",
   },
   "awaiting-release": {
     status: 409,
     title: "Awaiting the next release",
     description:
       "The stock released so far is gone but a later wave will release more; Retry-After gives the seconds until the next wave.",
+    detail: "The coupons released so far are gone; more will be released later.",
   },
   "not-started": {
     status: 409,
     title: "Not started",
     description: "The event has not started yet; Retry-After gives the seconds until it starts.",
+    detail: "The event has not started yet.",
   },
-  paused: { status: 409, title: "Paused", description: "An operator has paused the event." },
-  ended: { status: 409, title: "Ended", description: "The event is over (after endsAt)." },
+  paused: {
+    status: 409,
+    title: "Paused",
+    description: "An operator has paused the event.",
+    detail: "The event is paused.",
+  },
+  ended: {
+    status: 409,
+    title: "Ended",
+    description: "The event is over (after endsAt).",
+    detail: "The event has ended.",
+  },
   "already-redeemed": {
     status: 409,
     title: "Already redeemed",
@@ -100,12 +113,24 @@ export const PROBLEMS = {
   },
 } as const satisfies Record<
   string,
-  { status: ContentfulStatusCode; title: string; description: string }
+  {
+    status: ContentfulStatusCode;
+    title: string;
+    description: string;
+    /** The answer's `detail` when it is always the same (an event's refusals). */
+    detail?: string;
+  }
 >;
 
 export type ProblemSlug = keyof typeof PROBLEMS;
 
 export const problemType = (slug: ProblemSlug): string => `/problems/${slug}`;
+
+/** What `GET /problems/{slug}` answers: the problem type explained. */
+export function problemPage(slug: ProblemSlug) {
+  const { status, title, description } = PROBLEMS[slug];
+  return { type: problemType(slug), title, status, description };
+}
 
 export interface ProblemOptions {
   detail?: string;

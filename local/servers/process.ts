@@ -14,7 +14,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { connect, createServer } from "node:net";
+import { createServer } from "node:net";
 import { basename } from "node:path";
 import { portInUseAdvice } from "./port-holder.ts";
 
@@ -293,20 +293,6 @@ export async function waitFor(
       throw new Error(`${what}: not within ${opts.timeoutMs} ms${detail()}`);
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 25));
   }
-}
-
-/** Whether something accepts TCP connections on host:port. */
-export function canConnect(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
 }
 
 /** A port that was free on `host` a moment ago (bind :0, read, release). */

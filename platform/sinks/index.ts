@@ -1,18 +1,18 @@
 import { perSink, type Sink, type SinkName } from "../../domain/sinks.ts";
-import { configFrom } from "../config.ts";
+import type { SinksConfig } from "../config/sinks.ts";
+import type { SinkContext } from "./adapter.ts";
 import { SINK_ADAPTERS } from "./registry.ts";
 
 /** Each registered sink, or null where it is not configured. */
 export type Sinks = Record<SinkName, Sink | null>;
 
-const cache = new WeakMap<object, Sinks>();
-
-/** The configured sinks, built once per isolate (clients are long-lived, never per request). */
-export function sinksFor(env: object): Sinks {
-  const cached = cache.get(env);
-  if (cached) return cached;
-  const config = configFrom(env).sinks;
-  const sinks = perSink((name) => SINK_ADAPTERS[name](config));
-  cache.set(env, sinks);
-  return sinks;
+/** The configured sinks (built once per isolate by platform/services.ts: clients are long-lived). */
+export function buildSinks(config: SinksConfig, context: SinkContext): Sinks {
+  return perSink((name) => {
+    const options = config[name];
+    const adapter = SINK_ADAPTERS[name] as {
+      build(o: typeof options, c: SinkContext): Sink | null;
+    };
+    return options === null ? null : adapter.build(options, context);
+  });
 }

@@ -3,9 +3,33 @@ import { inArray, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/planetscale-serverless";
 import type { EventDefinition } from "../../domain/ledger.ts";
 import type { DeliveryReport, OutboxItem, Sink } from "../../domain/sinks.ts";
+import { optional, secretUrl } from "../config/fields.ts";
+import type { Database } from "../db/client.ts";
 import { compile } from "../db/compiled.ts";
 import { couponEvents, userCoupons } from "../db/schema/index.ts";
-import { fetchWithTimeout } from "../timeout.ts";
+import { sinkAdapter } from "./adapter.ts";
+
+/**
+ * MySQL, the coupons' queryable copy (and what `GET /v1/me/coupons` reads). Its database is
+ * the isolate's one (platform/services.ts builds it from these options).
+ */
+export const mysql = sinkAdapter({
+  settings: {
+    /** PlanetScale connection URL with credentials, `https://user:password@host`. */
+    DATABASE_URL: optional(
+      secretUrl("https://<user>:<password>@<host>").refine((url) => {
+        try {
+          const { username, password } = new URL(url);
+          return username !== "" && password !== "";
+        } catch {
+          return true; // not a URL at all: already reported
+        }
+      }, "must carry a username and a password (https://<user>:<password>@<host>)"),
+    ),
+  },
+  read: (s) => (s.DATABASE_URL ? { url: s.DATABASE_URL } : null),
+  build: (_options, { database }) => (database ? mysqlSink(database) : null),
+});
 
 /** A row of the read-back, as the driver names its columns. */
 type StoredRow = { id: unknown; event_id: unknown; user_id: unknown };
@@ -77,9 +101,8 @@ const lookups = shapes((n) =>
  * `INSERT .. ON DUPLICATE KEY UPDATE` per batch. Idempotent: a redelivered row changes nothing,
  * and a row only moves forward (`version`), so replays and reordering cannot regress a coupon.
  */
-export function mysqlSink(opts: { url: string; timeoutMs: number }): Sink {
-  const client = new Client({ url: opts.url, fetch: fetchWithTimeout(opts.timeoutMs) });
-  const db = drizzle({ client });
+export function mysqlSink(db: Database): Sink {
+  const client = db.$client;
   const eventsWritten = new Set<string>();
 
   /**

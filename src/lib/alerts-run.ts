@@ -1,7 +1,6 @@
 import type { Redis } from "@upstash/redis/cloudflare";
-import { configFrom } from "../../platform/config.ts";
 import { readOutboxTotals } from "../../platform/outbox-registry.ts";
-import { redisFor } from "../../platform/redis.ts";
+import type { PlatformServices } from "../../platform/services.ts";
 import { withTimeout } from "../../platform/timeout.ts";
 import {
   type AlertMessage,
@@ -40,11 +39,11 @@ const localStore = memoryStore();
  * both post.
  */
 export async function evaluateAlerts(
-  env: object,
+  services: PlatformServices,
   now: number = Date.now(),
 ): Promise<{ open: Incident[]; posted: AlertMessage[]; evaluated: boolean }> {
-  const { alerts: config, analytics } = configFrom(env);
-  const redis = redisFor(env);
+  const { alerts: config, analytics } = services.config;
+  const redis = services.redis;
   const store = redis ? redisStore(redis) : localStore;
   if (redis) {
     const locked = await withTimeout(
@@ -52,7 +51,8 @@ export async function evaluateAlerts(
       REDIS_TIMEOUT_MS,
       "alert lock",
     );
-    if (locked === null) return { open: await openIncidents(env), posted: [], evaluated: false };
+    if (locked === null)
+      return { open: await openIncidents(services), posted: [], evaluated: false };
   }
   try {
     const outbox = redis
@@ -78,8 +78,8 @@ export async function evaluateAlerts(
 }
 
 /** The incidents open now (posted as firing, not yet resolved). */
-export async function openIncidents(env: object): Promise<Incident[]> {
-  const redis = redisFor(env);
+export async function openIncidents(services: PlatformServices): Promise<Incident[]> {
+  const redis = services.redis;
   const state = await (redis ? redisStore(redis) : localStore).load();
   return Object.values(state?.open ?? {});
 }

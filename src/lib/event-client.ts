@@ -1,18 +1,18 @@
 import type { Clock } from "../../domain/clock.ts";
+import type { CouponView } from "../../domain/coupon.ts";
 import type { LifecycleAnswer } from "../../domain/coupon-lifecycle.ts";
 import { directoryShard } from "../../domain/directory-shard.ts";
 import type { EventDefinition } from "../../domain/ledger.ts";
 import {
   type ClaimAnswer,
   type ClaimBatchAnswer,
-  type CouponView,
   type DefineResult,
   type EventSnapshot,
   type EventView,
   eventView,
   type StatsView,
 } from "../../domain/views.ts";
-import { redisFor } from "../../platform/redis.ts";
+import type { PlatformServices } from "../../platform/services.ts";
 import { readSnapshot } from "../../platform/snapshot-registry.ts";
 import { withTimeout } from "../../platform/timeout.ts";
 import { ClaimBatcher } from "./claim-batcher.ts";
@@ -41,7 +41,7 @@ export const edgeClocks = new Map<string, Clock>();
  * quick 503.
  */
 export class EventClient {
-  readonly #env: Env;
+  readonly #services: Pick<PlatformServices, "redis">;
   readonly #objects: EventObjects;
   readonly #batcher = new ClaimBatcher();
   readonly #snapshots = new EventSnapshots();
@@ -51,8 +51,8 @@ export class EventClient {
     this.#call(eventId, (o) => o.countRefusals(counts)),
   );
 
-  constructor(env: Env) {
-    this.#env = env;
+  constructor(env: Env, services: Pick<PlatformServices, "redis">) {
+    this.#services = services;
     this.#objects = eventObjects(env);
   }
 
@@ -256,7 +256,7 @@ export class EventClient {
 
   /** Best effort: a slow or absent Redis only means asking the object. */
   async #fromRedis(eventId: string): Promise<EventSnapshot | null> {
-    const redis = redisFor(this.#env);
+    const redis = this.#services.redis;
     if (!redis) return null;
     try {
       return await withTimeout(readSnapshot(redis, eventId), REDIS_TIMEOUT_MS, "snapshot");
@@ -277,23 +277,6 @@ export class EventClient {
   #now(eventId: string): number {
     return edgeClocks.get(eventId)?.now() ?? Date.now();
   }
-}
-
-const clients = new WeakMap<object, EventClient>();
-
-/** Whether this isolate's client for these bindings holds a snapshot of the event (no loading). */
-export function edgeKnows(env: Env, eventId: string): boolean {
-  return clients.get(env)?.knows(eventId) ?? false;
-}
-
-/** The isolate's client for these bindings (snapshots live as long as the isolate). */
-export function eventClient(env: Env): EventClient {
-  let client = clients.get(env);
-  if (!client) {
-    client = new EventClient(env);
-    clients.set(env, client);
-  }
-  return client;
 }
 
 function isFresh(entry: Entry, now: number): boolean {

@@ -1,23 +1,15 @@
 import type { Context } from "hono";
 import type { Refusal } from "../../domain/ledger.ts";
 import type { HonoEnv } from "../hono-env.ts";
-import { ProblemError, problemResponse } from "../problems.ts";
+import { PROBLEMS, ProblemError, problemResponse } from "../problems.ts";
 
 export function eventNotFound(eventId: string): ProblemError {
   return new ProblemError("not-found", { detail: `No event with id "${eventId}".` });
 }
 
-const REFUSAL_DETAIL: Record<Refusal["slug"], string> = {
-  "sold-out": "Every coupon of this event has been issued.",
-  "awaiting-release": "The coupons released so far are gone; more will be released later.",
-  "not-started": "The event has not started yet.",
-  paused: "The event is paused.",
-  ended: "The event has ended.",
-};
-
 function refusalOptions(refusal: Refusal) {
   return {
-    detail: REFUSAL_DETAIL[refusal.slug],
+    detail: PROBLEMS[refusal.slug].detail,
     ...(refusal.retryAfter === undefined ? {} : { retryAfter: refusal.retryAfter }),
   };
 }

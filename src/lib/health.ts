@@ -1,9 +1,7 @@
 import { SINK_NAMES, type SinkName, type SinkState } from "../../domain/sinks.ts";
-import { configFrom } from "../../platform/config.ts";
 import { type ErrorClass, errorClass } from "../../platform/error-class.ts";
 import { readOutboxTotals } from "../../platform/outbox-registry.ts";
-import { redisFor } from "../../platform/redis.ts";
-import { sinksFor } from "../../platform/sinks/index.ts";
+import type { PlatformServices } from "../../platform/services.ts";
 import { withTimeout } from "../../platform/timeout.ts";
 
 /** What `/health` probes: every registered sink, then Redis. */
@@ -24,8 +22,8 @@ const PROBE_TIMEOUT_MS = 2_000;
 const CACHE_MS = 2_000;
 
 /** The last answer, and a probe under way: values and a time, never a shared promise. */
-let cached: { at: number; env: object; health: Health } | null = null;
-let probing: { since: number; env: object } | null = null;
+let cached: { at: number; services: PlatformServices; health: Health } | null = null;
+let probing: { since: number; services: PlatformServices } | null = null;
 
 /**
  * Probes each configured dependency (each sink's own `probe`, e.g. MySQL `SELECT 1` or Kafka's
@@ -35,27 +33,26 @@ let probing: { since: number; env: object } | null = null;
  * and error classes only, never a figure (deliveries, events, dead letters) nor error text: those
  * are on the operator's `/v1/admin/metrics/summary` and `/v1/events/{id}/stats`.
  */
-export async function health(env: object): Promise<Health> {
+export async function health(services: PlatformServices): Promise<Health> {
   const now = Date.now();
-  const last = cached?.env === env ? cached : null;
+  const last = cached?.services === services ? cached : null;
   if (last && now - last.at < CACHE_MS) return last.health;
   // While another request probes, the previous answer stands: a request must not await another
   // request's I/O (workerd cancels the waiter when that request ends).
-  const busy = probing?.env === env && now - probing.since < PROBE_TIMEOUT_MS + CACHE_MS;
+  const busy = probing?.services === services && now - probing.since < PROBE_TIMEOUT_MS + CACHE_MS;
   if (busy && last) return last.health;
-  const mine = { since: now, env };
+  const mine = { since: now, services };
   probing = mine;
   try {
-    const result = await probeAll(env);
-    cached = { at: Date.now(), env, health: result };
+    const result = await probeAll(services);
+    cached = { at: Date.now(), services, health: result };
     return result;
   } finally {
     if (probing === mine) probing = null;
   }
 }
 
-async function probeAll(env: object): Promise<Health> {
-  configFrom(env); // an invalid configuration fails here, as every route does
+async function probeAll(services: PlatformServices): Promise<Health> {
   const errors: Health["errors"] = {};
   const probe = async (
     name: Dependency,
@@ -70,8 +67,9 @@ async function probeAll(env: object): Promise<Health> {
       return "retrying";
     }
   };
-  const sinks = sinksFor(env);
-  const redis = redisFor(env);
+  // An invalid configuration fails here (reading the sinks), as every route does.
+  const sinks = services.sinks;
+  const redis = services.redis;
   const [sinkStates, redisState, outbox] = await Promise.all([
     Promise.all(
       SINK_NAMES.map((name) => {

@@ -49,7 +49,7 @@ async function hmacKey(secret: string): Promise<CryptoKey> {
 const verified = new TokenCache();
 
 /** How user tokens are checked (`platform/config.ts`). */
-export type TokenRules = Config["jwt"];
+export type TokenRules = Config["auth"]["jwt"];
 
 /**
  * Verifies a user token and returns its `sub`; throws `unauthorized` otherwise. The signature,
@@ -108,16 +108,17 @@ export async function verifyUserToken(
 /** Requires a valid user JWT; puts its `sub` in `c.var.userId`. */
 export const requireUser = createMiddleware<HonoEnv>(async (c, next) => {
   const token = bearer(c.req.header("Authorization"));
-  const { JWT_SECRET, jwt } = c.var.config;
-  c.set("userId", await verifyUserToken(token, JWT_SECRET, jwt));
+  const { jwtSecret, jwt } = c.var.services.config.auth;
+  c.set("userId", await verifyUserToken(token, jwtSecret, jwt));
   await next();
 });
 
 /** Requires the operator token; a valid user token gets 403, anything else 401. */
 export const requireOperator = createMiddleware<HonoEnv>(async (c, next) => {
   const token = bearer(c.req.header("Authorization"));
-  if (await sameSecret(token, c.var.config.ADMIN_TOKEN)) return next();
-  await verifyUserToken(token, c.var.config.JWT_SECRET, c.var.config.jwt);
+  const { adminToken, jwtSecret, jwt } = c.var.services.config.auth;
+  if (await sameSecret(token, adminToken)) return next();
+  await verifyUserToken(token, jwtSecret, jwt);
   throw new ProblemError("forbidden", { detail: "This endpoint is for operators." });
 });
 

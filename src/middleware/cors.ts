@@ -33,7 +33,8 @@ function allowedOrigin(origin: string, configured: string): string | null {
 }
 
 const preflight: MiddlewareHandler<HonoEnv> = honoCors({
-  origin: (origin, c: Context<HonoEnv>) => allowedOrigin(origin, c.var.config.CORS_ORIGINS),
+  origin: (origin, c: Context<HonoEnv>) =>
+    allowedOrigin(origin, c.var.services.config.http.corsOrigins),
   allowMethods: ALLOW_METHODS,
   allowHeaders: ALLOW_HEADERS,
   exposeHeaders: EXPOSE_HEADERS,
@@ -51,7 +52,7 @@ const exposed = EXPOSE_HEADERS.join(",");
 export const cors = createMiddleware<HonoEnv>(async (c, next) => {
   if (c.req.method === "OPTIONS") return preflight(c, next);
   await next();
-  const configured = c.var.config.CORS_ORIGINS;
+  const configured = c.var.services.config.http.corsOrigins;
   // With `*` the request's Origin does not matter: no need to read it.
   const origin = originsOf(configured).has("*")
     ? "*"

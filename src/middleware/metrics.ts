@@ -2,7 +2,6 @@ import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
 import { EVENT_ID_PATTERN } from "../../domain/identifiers.ts";
 import type { HonoEnv } from "../hono-env.ts";
-import { edgeKnows } from "../lib/event-client.ts";
 import { metrics, type Sample } from "../lib/metrics.ts";
 import { waitUntilOf } from "../lib/wait-until.ts";
 import { ProblemError, type ProblemSlug } from "../problems.ts";
@@ -47,7 +46,7 @@ export const observeRequests = createMiddleware<HonoEnv>(async (c, next) => {
     slug,
     ms,
     // Only an event the edge knows exists: ids anyone can invent would grow every table.
-    eventId: eventId !== "" && edgeKnows(c.env, eventId) ? eventId : "",
+    eventId: eventId !== "" && c.var.services.events.knows(eventId) ? eventId : "",
   };
   metrics.record(sample);
   // Analytics Engine: one data point per request, queried with its SQL API (docs/runbook.md).

@@ -33,8 +33,9 @@ let windowStart = 0;
  * body, a query string or a user id in clear.
  */
 export function logRequest(c: Context<HonoEnv>, sample: Sample, waitUntil?: WaitUntil): void {
-  const config = c.get("config");
-  const mode = config?.REQUEST_LOG ?? "on";
+  // Unset when the configuration is invalid: errors are still logged then.
+  const config = c.var.services?.validConfig();
+  const mode = config?.http.requestLog ?? "on";
   if (mode === "off") return;
   if (mode === "on" && (sample.status < 300 || sample.status === 409)) {
     tally(sample, waitUntil);
@@ -52,7 +53,7 @@ export function logRequest(c: Context<HonoEnv>, sample: Sample, waitUntil?: Wait
       slug: sample.slug || undefined,
       ms: Math.round(sample.ms * 10) / 10,
       event: sample.eventId || undefined,
-      user: userId === undefined ? undefined : userHash(userId, config?.JWT_SECRET ?? ""),
+      user: userId === undefined ? undefined : userHash(userId, config?.auth.jwtSecret ?? ""),
     }),
   );
 }

@@ -1,5 +1,5 @@
+import type { Redis } from "@upstash/redis/cloudflare";
 import { createMiddleware } from "hono/factory";
-import { redisFor } from "../../platform/redis.ts";
 import { withTimeout } from "../../platform/timeout.ts";
 import { siteverify, TURNSTILE_TOKEN_MAX_LENGTH } from "../../platform/turnstile.ts";
 import type { HonoEnv } from "../hono-env.ts";
@@ -24,7 +24,7 @@ function refused(reason: Reason, detail: string): ProblemError {
  * cannot turn into a flood of siteverify calls.
  */
 export const requireTurnstile = createMiddleware<HonoEnv>(async (c, next) => {
-  const config = c.var.config.turnstile;
+  const config = c.var.services.config.turnstile;
   if (!config) return next();
   const token = c.req.header(TURNSTILE_HEADER);
   if (!token) {
@@ -33,7 +33,7 @@ export const requireTurnstile = createMiddleware<HonoEnv>(async (c, next) => {
   if (token.length > TURNSTILE_TOKEN_MAX_LENGTH) {
     throw refused("invalid", "The Turnstile token is not valid.");
   }
-  const spent = await spend(c.env, token);
+  const spent = await spend(c.var.services.redis, token);
   if (spent === "again") throw refused("replayed", "This Turnstile token was already used.");
   if (spent === "unknown") {
     // Fails closed: without the replay guard one solved token could pass many times within
@@ -71,10 +71,9 @@ export const requireTurnstile = createMiddleware<HonoEnv>(async (c, next) => {
  * with Redis configured but failing, "unknown" (the caller fails closed).
  */
 async function spend(
-  env: object,
+  redis: Redis | null,
   token: string,
 ): Promise<"again" | "unknown" | { release(): Promise<void> }> {
-  const redis = redisFor(env);
   const none = { release: async () => {} };
   if (!redis) return none;
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Redis } from "@upstash/redis/cloudflare";
 import { EVENT_ID_PATTERN } from "../../domain/identifiers.ts";
 import { type OutboxTotals, readOutboxTotals } from "../../platform/outbox-registry.ts";
-import { redisFor } from "../../platform/redis.ts";
 import { withTimeout } from "../../platform/timeout.ts";
 import { evaluateAlerts, openIncidents } from "../lib/alerts-run.ts";
 import { metrics, type PrometheusFamily, WINDOW_MINUTES } from "../lib/metrics.ts";
@@ -149,8 +149,7 @@ const summary = createRoute({
 const OUTBOX_TIMEOUT_MS = 2_000;
 
 /** Every event's outbox as published to Redis; null without Redis or when it does not answer. */
-async function outboxTotals(env: object): Promise<OutboxTotals | null> {
-  const redis = redisFor(env);
+async function outboxTotals(redis: Redis | null): Promise<OutboxTotals | null> {
   if (!redis) return null;
   return withTimeout(readOutboxTotals(redis, Date.now()), OUTBOX_TIMEOUT_MS, "outbox totals").catch(
     () => null,
@@ -282,21 +281,24 @@ const evaluateNow = createRoute({
 
 export const admin = newRouter()
   .openapi(metricsText, async (c) => {
-    const outbox = await outboxTotals(c.env);
+    const outbox = await outboxTotals(c.var.services.redis);
     const text = metrics.prometheus(outbox ? outboxFamilies(outbox) : []);
     return c.text(text, 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
   })
   .openapi(summary, async (c) => {
     const { minutes, event } = c.req.valid("query");
-    const outbox = await outboxTotals(c.env);
+    const outbox = await outboxTotals(c.var.services.redis);
     const events = metrics.eventIds();
     return c.json({ ...metrics.summary(minutes, Date.now(), event), events, outbox }, 200);
   })
   .openapi(listAlerts, async (c) => {
-    const { webhookUrl, ...limits } = c.var.config.alerts;
+    const { webhookUrl, ...limits } = c.var.services.config.alerts;
     return c.json(
-      { open: await openIncidents(c.env), thresholds: { ...limits, webhook: webhookUrl !== null } },
+      {
+        open: await openIncidents(c.var.services),
+        thresholds: { ...limits, webhook: webhookUrl !== null },
+      },
       200,
     );
   })
-  .openapi(evaluateNow, async (c) => c.json(await evaluateAlerts(c.env), 200));
+  .openapi(evaluateNow, async (c) => c.json(await evaluateAlerts(c.var.services), 200));

@@ -1,7 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { CouponView } from "../../domain/coupon.ts";
 import { assertNever } from "../../domain/ledger.ts";
-import type { CouponView } from "../../domain/views.ts";
-import { eventClient } from "../lib/event-client.ts";
 import { eventNotFound, refusalAnswer } from "../lib/event-problems.ts";
 import { prebuiltJson } from "../lib/prebuilt-json.ts";
 import { newRouter } from "../lib/router.ts";
@@ -73,7 +72,7 @@ const served = { ...claim, hide: true, request: { params: claim.request.params }
 export const claims = router
   .openapi(served, async (c) => {
     const { id } = c.req.valid("param");
-    const result = await eventClient(c.env).claim(id, c.var.userId, waitUntilOf(c));
+    const result = await c.var.services.events.claim(id, c.var.userId, waitUntilOf(c));
     switch (result.outcome) {
       // The coupon's JSON was built once, in the object (byte-identical to c.json's).
       case "issued":
@@ -90,7 +89,7 @@ export const claims = router
   })
   .openapi(myClaim, async (c) => {
     const { id } = c.req.valid("param");
-    const coupon = await eventClient(c.env).claimOf(id, c.var.userId);
+    const coupon = await c.var.services.events.claimOf(id, c.var.userId);
     if (coupon === undefined) throw eventNotFound(id);
     if (!coupon)
       throw new ProblemError("not-found", { detail: "You hold no coupon of this event." });

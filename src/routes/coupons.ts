@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
+import type { CouponView } from "../../domain/coupon.ts";
 import { eventOfCoupon } from "../../domain/coupon-id.ts";
 import type { LifecycleAnswer } from "../../domain/coupon-lifecycle.ts";
 import {
@@ -11,11 +12,8 @@ import {
   WELL_FORMED_RULE,
 } from "../../domain/identifiers.ts";
 import { assertNever } from "../../domain/ledger.ts";
-import type { CouponView } from "../../domain/views.ts";
-import { databaseFor } from "../../platform/db/client.ts";
 import { userCoupons } from "../../platform/db/schema/index.ts";
 import type { HonoEnv } from "../hono-env.ts";
-import { eventClient } from "../lib/event-client.ts";
 import { newRouter } from "../lib/router.ts";
 import { requireOperator, requireUser } from "../middleware/auth.ts";
 import { jsonBody } from "../middleware/json-body.ts";
@@ -187,7 +185,7 @@ async function eventOf(c: Context<HonoEnv>, couponId: string): Promise<string> {
   const routed = eventOfCoupon(couponId);
   if (routed === null) throw notFound();
   if (routed !== "legacy") return routed;
-  const db = databaseFor(c.env);
+  const db = c.var.services.database;
   const row = db
     ? (
         await db
@@ -246,7 +244,7 @@ export const coupons = newRouter()
   .openapi(getCoupon, async (c) => {
     const { couponId } = c.req.valid("param");
     const eventId = await eventOf(c, couponId);
-    const coupon = await eventClient(c.env).coupon(eventId, couponId, c.var.userId);
+    const coupon = await c.var.services.events.coupon(eventId, couponId, c.var.userId);
     if (!coupon) throw notFound();
     return c.json(coupon, 200);
   })
@@ -255,7 +253,7 @@ export const coupons = newRouter()
     const key = idempotencyKey(c.req.valid("header")["Idempotency-Key"]);
     const { orderId } = c.req.valid("json");
     const eventId = await eventOf(c, couponId);
-    const result = await eventClient(c.env).redeem(eventId, {
+    const result = await c.var.services.events.redeem(eventId, {
       couponId,
       userId: c.var.userId,
       orderId,
@@ -267,7 +265,7 @@ export const coupons = newRouter()
     const { couponId } = c.req.valid("param");
     const { orderId, ttlSeconds } = c.req.valid("json");
     const eventId = await eventOf(c, couponId);
-    const result = await eventClient(c.env).hold(eventId, {
+    const result = await c.var.services.events.hold(eventId, {
       couponId,
       userId: c.var.userId,
       orderId,
@@ -279,6 +277,6 @@ export const coupons = newRouter()
     const { couponId } = c.req.valid("param");
     const { orderId } = c.req.valid("json");
     const eventId = await eventOf(c, couponId);
-    const result = await eventClient(c.env).restore(eventId, { couponId, orderId });
+    const result = await c.var.services.events.restore(eventId, { couponId, orderId });
     return c.json(answer(result), 200);
   });

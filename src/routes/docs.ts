@@ -1,7 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import type { HonoEnv } from "../hono-env.ts";
-import { problemResponse } from "../problems.ts";
+import { serveAsset } from "../lib/assets.ts";
 import { ANSWER_EXAMPLES, COMPONENT_EXAMPLES, PARAMETER_EXAMPLES } from "../schemas/examples.ts";
 
 type Document = ReturnType<OpenAPIHono<HonoEnv>["getOpenAPI31Document"]>;
@@ -51,13 +50,6 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-/** Types of the files under public/docs/ (a local `disk` service sends none). */
-const CONTENT_TYPES: Record<string, string> = {
-  js: "text/javascript; charset=utf-8",
-  css: "text/css; charset=utf-8",
-  png: "image/png",
-};
-
 /**
  * Serves the OpenAPI document, and the API reference page (Swagger UI) with its files from
  * Workers Static Assets (the ASSETS binding; locally a `disk` service, see local/worker.ts): no CDN.
@@ -84,29 +76,7 @@ export function mountDocs(app: OpenAPIHono<HonoEnv>): void {
     c.header("Cache-Control", "public, max-age=300");
     return c.html(PAGE);
   });
-  app.get("/docs/*", asset);
-}
-
-/** A file of public/docs/ through the ASSETS binding, with a type and a cache lifetime. */
-async function asset(c: Context<HonoEnv>): Promise<Response> {
-  const path = c.req.path;
-  const extension = /\.([a-z0-9]+)$/.exec(path)?.[1] ?? "";
-  const type = CONTENT_TYPES[extension];
-  const found =
-    type && !path.includes("..")
-      ? await c.env.ASSETS.fetch(new URL(path, c.req.url), { method: "GET" })
-      : undefined;
-  if (!found?.ok) {
-    await found?.body?.cancel();
-    return problemResponse("not-found", { detail: `No file ${path}.` });
-  }
-  // A fresh Response: the middleware adds headers, and a fetched answer's headers are immutable.
-  const res = new Response(found.body, { status: 200 });
-  res.headers.set("Content-Type", type as string);
-  res.headers.set("Cache-Control", "public, max-age=3600");
-  const etag = found.headers.get("ETag");
-  if (etag) res.headers.set("ETag", etag);
-  return res;
+  app.get("/docs/*", (c) => serveAsset(c, c.req.path, { cacheControl: "public, max-age=3600" }));
 }
 
 // ─── examples ──────────────────────────────────────────────────────────────────────────────────

@@ -1,7 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { SINK_NAMES } from "../../domain/sinks.ts";
 import { eventView } from "../../domain/views.ts";
-import { eventClient } from "../lib/event-client.ts";
 import { toDefinition } from "../lib/event-definition.ts";
 import { eventNotFound } from "../lib/event-problems.ts";
 import { newRouter } from "../lib/router.ts";
@@ -128,7 +127,7 @@ const requeueDeadLetters = createRoute({
 export const events = newRouter()
   .openapi(createEvent, async (c) => {
     const def = toDefinition(c.req.valid("json"));
-    const result = await eventClient(c.env).define(def);
+    const result = await c.var.services.events.define(def);
     if (result.outcome === "conflict") {
       throw new ProblemError("conflict", {
         detail: `Event "${def.id}" already exists with a different definition.`,
@@ -141,32 +140,32 @@ export const events = newRouter()
   })
   .openapi(getEvent, async (c) => {
     const { id } = c.req.valid("param");
-    const event = await eventClient(c.env).read(id, waitUntilOf(c));
+    const event = await c.var.services.events.read(id, waitUntilOf(c));
     if (!event) throw eventNotFound(id);
     c.header("Cache-Control", "public, max-age=1");
     return c.json(event, 200);
   })
   .openapi(pauseRoute("pause"), async (c) => {
     const { id } = c.req.valid("param");
-    const event = await eventClient(c.env).setPaused(id, true);
+    const event = await c.var.services.events.setPaused(id, true);
     if (!event) throw eventNotFound(id);
     return c.json(event, 200);
   })
   .openapi(pauseRoute("resume"), async (c) => {
     const { id } = c.req.valid("param");
-    const event = await eventClient(c.env).setPaused(id, false);
+    const event = await c.var.services.events.setPaused(id, false);
     if (!event) throw eventNotFound(id);
     return c.json(event, 200);
   })
   .openapi(getStats, async (c) => {
     const { id } = c.req.valid("param");
-    const stats = await eventClient(c.env).stats(id);
+    const stats = await c.var.services.events.stats(id);
     if (!stats) throw eventNotFound(id);
     return c.json(stats, 200);
   })
   .openapi(listDeadLetters, async (c) => {
     const { id } = c.req.valid("param");
-    const letters = await eventClient(c.env).deadLetters(id);
+    const letters = await c.var.services.events.deadLetters(id);
     if (!letters) throw eventNotFound(id);
     return c.json(
       { items: letters.map((l) => ({ ...l, failedAt: new Date(l.failedAt).toISOString() })) },
@@ -175,7 +174,7 @@ export const events = newRouter()
   })
   .openapi(requeueDeadLetters, async (c) => {
     const { id } = c.req.valid("param");
-    const result = await eventClient(c.env).requeueDeadLetters(id);
+    const result = await c.var.services.events.requeueDeadLetters(id);
     if (!result) throw eventNotFound(id);
     return c.json(result, 200);
   });

@@ -2,7 +2,6 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import { COUPON_ID_PATTERN } from "../../domain/coupon-id.ts";
 import { couponView } from "../../domain/views.ts";
-import { databaseFor } from "../../platform/db/client.ts";
 import { userCoupons } from "../../platform/db/schema/index.ts";
 import { newRouter } from "../lib/router.ts";
 import { requireUser } from "../middleware/auth.ts";
@@ -84,7 +83,7 @@ const myCoupons = createRoute({
 
 export const me = newRouter().openapi(myCoupons, async (c) => {
   const { cursor, limit } = c.req.valid("query");
-  const db = databaseFor(c.env);
+  const db = c.var.services.database;
   if (!db)
     throw new ProblemError("unavailable", {
       detail: "The coupon store is not configured.",

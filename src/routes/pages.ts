@@ -1,7 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import type { HonoEnv } from "../hono-env.ts";
-import { problemResponse } from "../problems.ts";
+import { serveAsset } from "../lib/assets.ts";
 
 /**
  * The pages for people, served by the Worker from Workers Static Assets (public/, the ASSETS
@@ -24,12 +23,6 @@ function pageCsp(widget?: string): string {
   return `default-src 'none'; script-src ${script}; style-src 'self'; img-src 'self' data:; connect-src 'self';${frame} base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  html: "text/html; charset=utf-8",
-  js: "text/javascript; charset=utf-8",
-  css: "text/css; charset=utf-8",
-};
-
 const PAGES = ["claim", "dashboard"] as const;
 /** A file name of dot-separated words ending in .js or .css: no path, no `..`. */
 const FILE = "[a-z0-9-]+(?:\\.[a-z0-9-]+)*\\.(?:js|css)";
@@ -39,39 +32,28 @@ export function mountPages(app: OpenAPIHono<HonoEnv>): void {
   // or null when claims need no Turnstile. Never cached: it follows the deployed settings.
   app.get("/claim/settings.json", (c) => {
     c.header("Cache-Control", "no-store");
-    return c.json({ turnstileSiteKey: c.var.config.turnstile?.siteKey ?? null });
+    return c.json({ turnstileSiteKey: c.var.services.config.turnstile?.siteKey ?? null });
   });
   for (const page of PAGES) {
     app.get(`/${page}`, (c) => {
-      const widget = page === "claim" && c.var.config.turnstile !== null;
-      return file(c, `/${page}/index.html`, "no-cache", widget ? TURNSTILE_PAGE_CSP : PAGE_CSP);
+      const widget = page === "claim" && c.var.services.config.turnstile !== null;
+      return serveAsset(c, `/${page}/index.html`, {
+        cacheControl: "no-cache",
+        csp: widget ? TURNSTILE_PAGE_CSP : PAGE_CSP,
+      });
     });
     app.get(`/${page}/:file{${FILE}}`, (c) =>
-      file(c, `/${page}/${c.req.param("file")}`, "public, max-age=300"),
+      serveAsset(c, `/${page}/${c.req.param("file")}`, {
+        cacheControl: "public, max-age=300",
+        csp: PAGE_CSP,
+      }),
     );
     // Third-party files (Chart.js), kept as their packages ship them.
     app.get(`/${page}/vendor/:file{${FILE}}`, (c) =>
-      file(c, `/${page}/vendor/${c.req.param("file")}`, "public, max-age=3600"),
+      serveAsset(c, `/${page}/vendor/${c.req.param("file")}`, {
+        cacheControl: "public, max-age=3600",
+        csp: PAGE_CSP,
+      }),
     );
   }
-}
-
-async function file(
-  c: Context<HonoEnv>,
-  path: string,
-  cache: string,
-  csp = PAGE_CSP,
-): Promise<Response> {
-  const extension = /\.([a-z0-9]+)$/.exec(path)?.[1] ?? "";
-  const found = await c.env.ASSETS.fetch(new URL(path, c.req.url), { method: "GET" });
-  if (!found.ok) {
-    await found.body?.cancel();
-    return problemResponse("not-found", { detail: `No file ${path}.` });
-  }
-  // A fresh Response: the middleware adds headers, and a fetched answer's headers are immutable.
-  const res = new Response(found.body, { status: 200 });
-  res.headers.set("Content-Type", CONTENT_TYPES[extension] ?? "application/octet-stream");
-  res.headers.set("Cache-Control", cache);
-  res.headers.set("Content-Security-Policy", csp);
-  return res;
 }

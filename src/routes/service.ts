@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { perSink, SINK_STATES } from "../../domain/sinks.ts";
 import { health as probeHealth } from "../lib/health.ts";
 import { newRouter } from "../lib/router.ts";
-import { PROBLEMS, type ProblemSlug, problemType } from "../problems.ts";
+import { PROBLEMS, type ProblemSlug, problemPage } from "../problems.ts";
 import { json, problem } from "../schemas/common.ts";
 import { ErrorClassSchema } from "../schemas/outbox.ts";
 
@@ -55,10 +55,8 @@ const explainProblem = createRoute({
 export const service = newRouter()
   .openapi(health, async (c) => {
     c.header("Cache-Control", "no-store");
-    return c.json(await probeHealth(c.env), 200);
+    return c.json(await probeHealth(c.var.services), 200);
   })
   .openapi(explainProblem, (c) => {
-    const { slug } = c.req.valid("param");
-    const { status, title, description } = PROBLEMS[slug];
-    return c.json({ type: problemType(slug), title, status, description }, 200);
+    return c.json(problemPage(c.req.valid("param").slug), 200);
   });

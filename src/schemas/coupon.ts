@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { COUPON_STATUSES } from "../../domain/views.ts";
+import { COUPON_STATUSES } from "../../domain/coupon.ts";
 
 export const CouponSchema = z
   .object({

@@ -4,6 +4,8 @@
  * longer fits fails the tests.
  */
 
+import { problemPage } from "../problems.ts";
+
 const EVENT_ID = "back-to-school-2026";
 
 export const CREATE_EVENT_EXAMPLE = {
@@ -115,12 +117,7 @@ export const ANSWER_EXAMPLES: Record<string, unknown> = {
     items: [COUPON_EXAMPLE],
     nextCursor: "WzE3ODkyMjI0MDA0MTIsImNwbl80ZjlLMm1ReFQ4dkxwUjNuWjBhQjdjIl0",
   },
-  "GET /problems/{slug} 200": {
-    type: "/problems/sold-out",
-    title: "Sold out",
-    status: 409,
-    description: "The event has no stock left and no later wave will release more.",
-  },
+  "GET /problems/{slug} 200": problemPage("sold-out"),
 };
 
 /** Parameters whose schema has no example, by name. */

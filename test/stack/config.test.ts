@@ -15,7 +15,8 @@ import { freePort } from "../../local/servers/process.ts";
 import { checkBindings, stackBindings } from "../../local/settings.ts";
 import type { LocalCloud } from "../../local/stack-types.ts";
 import { workerBindings } from "../../local/worker-bindings.ts";
-import { ConfigError, configFrom, parseConfig, SETTINGS } from "../../platform/config.ts";
+import { ConfigError, parseConfig, SETTINGS } from "../../platform/config.ts";
+import { servicesFor } from "../../platform/services.ts";
 
 const REPO = resolve(import.meta.dirname, "..", "..");
 const GOOD = {
@@ -44,13 +45,16 @@ describe("the configuration schema", () => {
   it("parses every setting once, with defaults, into one typed object", () => {
     const config = parseConfig(GOOD);
     expect(config).toEqual({
-      ...GOOD,
-      jwt: { audience: null, issuer: null, maxLifetimeSeconds: 86_400, leewaySeconds: 5 },
-      CORS_ORIGINS: "*",
+      auth: {
+        jwtSecret: GOOD.JWT_SECRET,
+        adminToken: GOOD.ADMIN_TOKEN,
+        jwt: { audience: null, issuer: null, maxLifetimeSeconds: 86_400, leewaySeconds: 5 },
+      },
+      http: { corsOrigins: "*", requestLog: "on" },
+      redis: null,
       sinks: {
         mysql: null,
         kafka: null,
-        redis: null,
         timeoutMs: 5000,
         drain: {
           batchSize: 500,
@@ -67,7 +71,6 @@ describe("the configuration schema", () => {
         timeoutMs: 150,
       },
       turnstile: null,
-      REQUEST_LOG: "on",
       analytics: null,
       alerts: {
         webhookUrl: null,
@@ -103,7 +106,7 @@ describe("the configuration schema", () => {
   });
 
   it("configures a sink only when all of its settings are there", () => {
-    const { sinks } = parseConfig({
+    const { sinks, redis } = parseConfig({
       ...GOOD,
       DATABASE_URL: "https://u:p@db.example",
       KAFKA_PROTOCOL: "rest-v2",
@@ -115,7 +118,7 @@ describe("the configuration schema", () => {
     });
     expect(sinks.mysql).toEqual({ url: "https://u:p@db.example" });
     expect(sinks.kafka).toMatchObject({ protocol: "rest-v2", topic: "coupon-events" });
-    expect(sinks.redis).toBeNull(); // empty is unset
+    expect(redis).toBeNull(); // empty is unset
   });
 
   it("reads Analytics Engine only with both its settings, the account in the SQL API's URL", () => {
@@ -254,6 +257,7 @@ describe("the configuration schema", () => {
 
   it("in the Worker, is parsed once per set of bindings", () => {
     const env = { ...GOOD, JWT_SECRET: "short" };
+    const configFrom = (bindings: object) => servicesFor(bindings).config;
     let first: unknown;
     try {
       configFrom(env);

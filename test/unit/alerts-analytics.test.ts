@@ -6,6 +6,7 @@
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../../platform/config.ts";
+import { servicesFor } from "../../platform/services.ts";
 import type { AlertMessage } from "../../src/lib/alerts.ts";
 import { evaluateAlerts } from "../../src/lib/alerts-run.ts";
 import { type AnalyticsConfig, analyticsSummary } from "../../src/lib/analytics-sql.ts";
@@ -210,7 +211,7 @@ describe("the request alerts on Analytics Engine", () => {
   it("fire on its answer; a failing SQL API neither fires nor resolves; a good answer resolves", async () => {
     const env = bindings();
     answer = BAD;
-    const fired = await evaluateAlerts(env, T0);
+    const fired = await evaluateAlerts(servicesFor(env), T0);
     expect(posted.map((m) => `${m.status} ${m.rule}`)).toEqual([
       "firing p95",
       "firing error-rate",
@@ -233,7 +234,7 @@ describe("the request alerts on Analytics Engine", () => {
     for (const [i, failure] of failures.entries()) {
       answer = failure;
       posted = [];
-      const run = await evaluateAlerts(env, T0 + (i + 1) * MINUTE);
+      const run = await evaluateAlerts(servicesFor(env), T0 + (i + 1) * MINUTE);
       expect(posted).toEqual([]);
       expect(run.open.map((o) => [o.rule, o.since])).toEqual([
         ["p95", T0],
@@ -259,7 +260,7 @@ describe("the request alerts on Analytics Engine", () => {
 
     answer = QUIET;
     posted = [];
-    const resolved = await evaluateAlerts(env, T0 + 4 * MINUTE);
+    const resolved = await evaluateAlerts(servicesFor(env), T0 + 4 * MINUTE);
     expect(posted.map((m) => `${m.status} ${m.rule}`)).toEqual([
       "resolved p95",
       "resolved error-rate",
@@ -271,7 +272,7 @@ describe("the request alerts on Analytics Engine", () => {
 
   it("an unreachable SQL API is no verdict either", async () => {
     const env = bindings({ ANALYTICS_SQL_URL: "http://127.0.0.1:1/sql" });
-    const run = await evaluateAlerts(env, T0);
+    const run = await evaluateAlerts(servicesFor(env), T0);
     expect(run).toEqual({ open: [], posted: [], evaluated: true });
     expect(logged).toHaveLength(1);
     expect(JSON.parse(logged[0] as string)).toMatchObject({ msg: "analytics sql failed" });
@@ -280,7 +281,7 @@ describe("the request alerts on Analytics Engine", () => {
   it("without CF_ACCOUNT_ID and CF_ANALYTICS_TOKEN, read this isolate's aggregate instead", async () => {
     const env = bindings({ CF_ACCOUNT_ID: "", CF_ANALYTICS_TOKEN: "" });
     expect(parseConfig(env).analytics).toBeNull();
-    const run = await evaluateAlerts(env, T0);
+    const run = await evaluateAlerts(servicesFor(env), T0);
     expect(sqlRequests).toEqual([]);
     expect(run).toEqual({ open: [], posted: [], evaluated: true });
   });

@@ -80,6 +80,29 @@ describe("the layers", () => {
     expect(impure).toEqual([]);
   });
 
+  it("no module imports itself back, not even through types (a circle is a missing file)", () => {
+    const graph = new Map<string, string[]>();
+    for (const e of edges) {
+      if (!e.spec.startsWith(".")) continue;
+      const target = relative(ROOT, resolve(ROOT, dirname(e.file), e.spec));
+      graph.set(e.file, [...(graph.get(e.file) ?? []), target]);
+    }
+    const circles: string[] = [];
+    const state = new Map<string, "open" | "done">();
+    const visit = (file: string, path: string[]) => {
+      if (state.get(file) === "done") return;
+      if (state.get(file) === "open") {
+        circles.push([...path.slice(path.indexOf(file)), file].join(" → "));
+        return;
+      }
+      state.set(file, "open");
+      for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+      state.set(file, "done");
+    };
+    for (const file of graph.keys()) visit(file, []);
+    expect(circles).toEqual([]);
+  });
+
   it("worker.ts is the one module that names both the edge and the objects", () => {
     const entry = imports("worker.ts");
     expect(entry.some((s) => s.startsWith("./src/"))).toBe(true);

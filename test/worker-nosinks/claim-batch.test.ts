@@ -1,12 +1,8 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { CouponView } from "../../domain/coupon.ts";
 import type { EventDefinition } from "../../domain/ledger.ts";
-import {
-  type ClaimBatchAnswer,
-  type ClaimDecision,
-  type CouponView,
-  MAX_CLAIM_BATCH,
-} from "../../domain/views.ts";
+import { type ClaimBatchAnswer, type ClaimDecision, MAX_CLAIM_BATCH } from "../../domain/views.ts";
 import { eventStub, uniqueId } from "../worker/helpers.ts";
 import type { TestCouponEvent as CouponEvent } from "../worker/test-coupon-event.ts";
 

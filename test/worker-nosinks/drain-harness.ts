@@ -10,7 +10,7 @@ import {
   type SinkName,
 } from "../../domain/sinks.ts";
 import type { StatsView } from "../../domain/views.ts";
-import { configFrom } from "../../platform/config.ts";
+import { servicesFor } from "../../platform/services.ts";
 import { createEvent, eventStub } from "../worker/helpers.ts";
 import type { TestCouponEvent as CouponEvent } from "../worker/test-coupon-event.ts";
 
@@ -24,7 +24,7 @@ export const CLOCK_START = Date.parse("2100-01-01T00:00:00Z");
 const PARKED = Date.parse("2200-01-01T00:00:00Z");
 
 /** The drain policy of this project (vitest.config.ts). */
-export const policy = configFrom(env).sinks.drain;
+export const policy = servicesFor(env).config.sinks.drain;
 
 /** A sink that fails on command, and remembers every batch it was given. */
 export class FakeSink implements Sink {

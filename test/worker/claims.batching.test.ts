@@ -7,6 +7,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ClaimAnswer } from "../../domain/views.ts";
+import { servicesFor } from "../../platform/services.ts";
 import { EventClient } from "../../src/lib/event-client.ts";
 import { ProblemError } from "../../src/problems.ts";
 import { claim, createEvent, eventStub, getEvent, problemOf } from "./helpers.ts";
@@ -93,7 +94,7 @@ function failingClient(fail: { claimBatch: number; afterDeciding: boolean }) {
       return stub[method]?.(...args);
     },
   };
-  const client = new EventClient({ ...env, OBJECTS: objects } as unknown as Env);
+  const client = new EventClient({ ...env, OBJECTS: objects } as unknown as Env, servicesFor(env));
   return { client, failedCalls: () => calls };
 }
 

@@ -2,14 +2,13 @@ import { env } from "cloudflare:workers";
 import { Ratelimit } from "@upstash/ratelimit";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { databaseFor } from "../../platform/db/client.ts";
-import { redisFor } from "../../platform/redis.ts";
+import { servicesFor } from "../../platform/services.ts";
 
 // The Worker's own client factories, inside workerd, against the local cloud's gateway: the code
 // a deploy runs against PlanetScale and Upstash, with only URLs and credentials differing.
 describe("the Worker reaches the local cloud with its production clients", () => {
   it("reads and writes Redis through the Upstash REST stand-in", async () => {
-    const redis = redisFor(env);
+    const redis = servicesFor(env).redis;
     if (!redis) throw new Error("redis is not configured: run with `npm test`");
     const key = `worker-test:${crypto.randomUUID()}`;
     expect(await redis.set(key, { remaining: 42, state: "open" }, { px: 60_000 })).toBe("OK");
@@ -29,7 +28,7 @@ describe("the Worker reaches the local cloud with its production clients", () =>
   });
 
   it("runs @upstash/ratelimit's sliding window in workerd", async () => {
-    const redis = redisFor(env);
+    const redis = servicesFor(env).redis;
     if (!redis) throw new Error("redis is not configured: run with `npm test`");
     const limiter = new Ratelimit({
       redis,
@@ -42,7 +41,7 @@ describe("the Worker reaches the local cloud with its production clients", () =>
   });
 
   it("reads and writes MySQL through the PlanetScale HTTP stand-in with drizzle", async () => {
-    const db = databaseFor(env);
+    const db = servicesFor(env).database;
     if (!db) throw new Error("DATABASE_URL is not configured: run with `npm test`");
     const table = `w_${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
     await db.execute(sql.raw(`CREATE TABLE ${table} (id INT PRIMARY KEY, note VARCHAR(50))`));

@@ -10,7 +10,7 @@ import {
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { buildApp } from "../../src/app.ts";
-import { edgeKnows } from "../../src/lib/event-client.ts";
+import { edgeServicesFor } from "../../src/services.ts";
 import {
   admin,
   api,
@@ -98,7 +98,7 @@ describe("unknown event ids", () => {
     expect((await problemOf(await claim(hot.id, "hot-first-late"))).type).toBe(
       "/problems/sold-out",
     );
-    expect(edgeKnows(env, hot.id)).toBe(true);
+    expect(edgeServicesFor(env).events.knows(hot.id)).toBe(true);
 
     // Many flooders: one user's claims would meet the per-user claim budget (429) first.
     const flooders = await Promise.all(
@@ -115,7 +115,7 @@ describe("unknown event ids", () => {
     });
 
     // The hot event's snapshot and holders are still here: refusals never reach its object.
-    expect(edgeKnows(env, hot.id)).toBe(true);
+    expect(edgeServicesFor(env).events.knows(hot.id)).toBe(true);
     const before = await objectClaims(hot.id);
     const late = await Promise.all(
       Array.from({ length: 300 }, (_, i) => claim(hot.id, `hot-late-${i}`)),

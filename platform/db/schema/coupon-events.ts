@@ -3,7 +3,7 @@ import { datetime, int, json, mysqlTable, varchar } from "drizzle-orm/mysql-core
 import { binaryText } from "./binary-text.ts";
 
 /** A release of stock: `quantity` coupons become claimable at `at` (ISO 8601). */
-export interface EventWave {
+interface EventWave {
   at: string;
   quantity: number;
 }
@@ -25,6 +25,3 @@ export const couponEvents = mysqlTable("coupon_events", {
     .notNull()
     .default(sql`CURRENT_TIMESTAMP(3)`),
 });
-
-export type CouponEvent = typeof couponEvents.$inferSelect;
-export type NewCouponEvent = typeof couponEvents.$inferInsert;

@@ -1,8 +1,7 @@
 import { sql } from "drizzle-orm";
 import { datetime, index, int, mysqlTable, uniqueIndex, varchar } from "drizzle-orm/mysql-core";
+import type { CouponStatus } from "../../../domain/coupon.ts";
 import { binaryText } from "./binary-text.ts";
-
-export type CouponStatus = "issued" | "redeemed" | "expired";
 
 /**
  * One row per coupon (API.md "Downstream records"). Written by the MySQL sink with idempotent
@@ -36,6 +35,3 @@ export const userCoupons = mysqlTable(
     index("user_coupons_user_issued_idx").on(t.userId, t.issuedAt),
   ],
 );
-
-export type UserCoupon = typeof userCoupons.$inferSelect;
-export type NewUserCoupon = typeof userCoupons.$inferInsert;
