@@ -34,6 +34,10 @@ async function main(): Promise<number> {
   await step("biome (lint + format)", bin("biome"), ["check", "--error-on-warnings", "."]);
   await step("typecheck (worker)", bin("tsc"), ["-p", "tsconfig.json"]);
   await step("typecheck (node tooling)", bin("tsc"), ["-p", "tsconfig.node.json"]);
+  // Every environment of wrangler.toml builds, and its bundle stays within .ci/bundle-budget.json.
+  await step("wrangler deploy --dry-run (every environment) and bundle budget", process.execPath, [
+    join(ROOT, "scripts", "bundle-check.ts"),
+  ]);
 
   const dir = join(ROOT, ".local", `test-${process.pid}`);
   mkdirSync(dir, { recursive: true });
