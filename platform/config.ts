@@ -264,6 +264,12 @@ export const settingsSchema = z.object({
   /** Minutes of traffic the request rules look at; fewer requests than ALERT_MIN_REQUESTS, no verdict. */
   ALERT_WINDOW_MINUTES: int(1, 15, 2),
   ALERT_MIN_REQUESTS: int(1, 1_000_000, 20),
+
+  // ── Deployment (issue 25, docs/deploy.md): additive, read only by platform/deploy-checks.ts ──
+  /** Set by wrangler.toml's environments. Unset = not deployed (local): no deploy checks. */
+  DEPLOY_ENV: optional(
+    z.enum(["staging", "production"], { error: "must be staging or production" }),
+  ),
 });
 
 /** The binding names the service reads (what `npm start` passes on from the environment). */
@@ -336,6 +342,8 @@ const configSchema = settingsSchema
           }
         : null,
     REQUEST_LOG: s.REQUEST_LOG,
+    /** Where this Worker is deployed (wrangler.toml's DEPLOY_ENV); null when it runs locally. */
+    deployEnv: s.DEPLOY_ENV ?? null,
     analytics:
       s.CF_ACCOUNT_ID && s.CF_ANALYTICS_TOKEN
         ? {

@@ -68,6 +68,7 @@ describe("the configuration schema", () => {
       },
       turnstile: null,
       REQUEST_LOG: "on",
+      deployEnv: null,
       analytics: null,
       alerts: {
         webhookUrl: null,
