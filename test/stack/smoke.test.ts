@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { sign } from "hono/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../local/servers/process.ts";
 import { serversUnder } from "./servers-under.ts";
@@ -103,6 +104,45 @@ describe("npm run smoke", () => {
     // It is paused: nobody can claim anything more from it.
     const event = (await (await fetch(`${url}/v1/events/${eventId}`)).json()) as { state: string };
     expect(["paused", "sold-out"]).toContain(event.state);
+  });
+
+  it("a placed event reaches its one object across the fronts' RPC door (the split layout)", async () => {
+    const url = `http://127.0.0.1:${port}`;
+    const admin = { Authorization: `Bearer ${SECRETS.ADMIN_TOKEN}` };
+    const id = `placed-${crypto.randomUUID().slice(0, 8)}`;
+    const body = {
+      id,
+      name: "Berlin drop",
+      totalStock: 2,
+      startsAt: new Date(Date.now() - 1_000).toISOString(),
+      region: "weur",
+      jurisdiction: "eu",
+    };
+    const post = (path: string, payload: unknown, headers: Record<string, string>) =>
+      fetch(`${url}${path}`, {
+        method: "POST",
+        headers: { ...headers, "Content-Type": "application/json" },
+        body: JSON.stringify(payload),
+      });
+    const created = await post("/v1/events", body, admin);
+    expect(created.status).toBe(201);
+    expect(await created.json()).toMatchObject({ region: "weur", jurisdiction: "eu" });
+    expect((await post("/v1/events", { ...body, jurisdiction: "fedramp" }, admin)).status).toBe(
+      409,
+    );
+
+    const now = Math.floor(Date.now() / 1000);
+    const token = await sign(
+      { sub: "placed-buyer", iat: now, exp: now + 600 },
+      SECRETS.JWT_SECRET,
+      "HS256",
+    );
+    const claimed = await post(`/v1/events/${id}/claims`, undefined, {
+      Authorization: `Bearer ${token}`,
+    });
+    expect(claimed.status).toBe(201);
+    const stats = await fetch(`${url}/v1/events/${id}/stats`, { headers: admin });
+    expect(((await stats.json()) as { claims: { issued: number } }).claims.issued).toBe(1);
   });
 
   it("prints what failed: a wrong operator token fails the create and skips what needs it", async () => {
