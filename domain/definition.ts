@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { EVENT_ID_PATTERN, isWellFormed, WELL_FORMED_RULE } from "./identifiers.ts";
 import { type EventDefinition, MAX_STOCK } from "./ledger.ts";
+import { JURISDICTIONS, REGIONS } from "./placement.ts";
 
 /** The definition as the object stores it; checked again here because RPC is a boundary too. */
 export const eventDefinitionSchema = z
@@ -12,13 +13,18 @@ export const eventDefinitionSchema = z
     endsAt: z.number().int().nullable(),
     couponExpiresAt: z.number().int().nullable(),
     waves: z.array(z.object({ at: z.number().int(), quantity: z.number().int().min(1) })).min(1),
+    region: z.enum(REGIONS).nullable().optional(),
+    jurisdiction: z.enum(JURISDICTIONS).nullable().optional(),
   })
   .strict()
   .refine((d) => d.waves.reduce((sum, w) => sum + w.quantity, 0) === d.totalStock, {
     message: "wave quantities must add up to totalStock",
   });
 
-/** Two definitions are the same event when every field matches (waves already sorted). */
+/**
+ * Two definitions are the same event when every field matches (waves already sorted); an absent
+ * region or jurisdiction is the same as null, so definitions stored before they existed still match.
+ */
 export function sameDefinition(a: EventDefinition, b: EventDefinition): boolean {
   return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 }
@@ -32,5 +38,7 @@ function canonical(d: EventDefinition): unknown[] {
     d.endsAt,
     d.couponExpiresAt,
     d.waves.map((w) => [w.at, w.quantity]),
+    d.region ?? null,
+    d.jurisdiction ?? null,
   ];
 }

@@ -5,6 +5,8 @@
  * every wave, not rewriting these rules.
  */
 
+import type { Jurisdiction, Region } from "./placement.ts";
+
 export interface Wave {
   /** Epoch milliseconds at which `quantity` more coupons are released. */
   at: number;
@@ -20,6 +22,9 @@ export interface EventDefinition {
   couponExpiresAt: number | null;
   /** Sorted by `at`; quantities add up to `totalStock`. */
   waves: Wave[];
+  /** Where its objects live (domain/placement.ts); absent: anywhere, the default namespace. */
+  region?: Region | null;
+  jurisdiction?: Jurisdiction | null;
 }
 
 export interface LedgerCounters {

@@ -9,6 +9,7 @@ import {
   releasedAt,
   stateOf,
 } from "./ledger.ts";
+import type { Jurisdiction, Region } from "./placement.ts";
 import type { SinkName, SinkState } from "./sinks.ts";
 
 /** What the object answers over RPC: plain, structured-clonable data in the API's shapes. */
@@ -26,6 +27,9 @@ export interface EventView {
   couponExpiresAt: string | null;
   waves: { at: string; quantity: number }[];
   nextWaveAt: string | null;
+  /** Present only when the event was created with one (domain/placement.ts). */
+  region?: Region;
+  jurisdiction?: Jurisdiction;
 }
 
 export interface SinkView {
@@ -116,6 +120,8 @@ export function eventView(def: EventDefinition, counters: LedgerCounters, now: n
     couponExpiresAt: isoOrNull(def.couponExpiresAt),
     waves: def.waves.map((w) => ({ at: iso(w.at), quantity: w.quantity })),
     nextWaveAt: isoOrNull(next),
+    ...(def.region ? { region: def.region } : {}),
+    ...(def.jurisdiction ? { jurisdiction: def.jurisdiction } : {}),
   };
 }
 

@@ -1,4 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
+import { type Placement, placementOf, placementSchema, UNPLACED } from "../domain/placement.ts";
+import { placedId } from "../platform/object-placement.ts";
 import type { CouponEvent } from "./coupon-event.ts";
 import type { EventDirectory } from "./event-directory.ts";
 
@@ -18,7 +20,11 @@ const EVENT_METHODS = new Set<string>([
   "deadLetters",
   "requeueDeadLetters",
 ] satisfies (keyof CouponEvent)[]);
-const DIRECTORY_METHODS = new Set<string>(["register", "has"] satisfies (keyof EventDirectory)[]);
+const DIRECTORY_METHODS = new Set<string>([
+  "register",
+  "has",
+  "placement",
+] satisfies (keyof EventDirectory)[]);
 
 type Invocable = Record<string, (...args: unknown[]) => unknown>;
 
@@ -29,11 +35,19 @@ type Invocable = Record<string, (...args: unknown[]) => unknown>;
 const ids = new Map<string, DurableObjectId>();
 const MAX_IDS = 10_000;
 
-/** `key` names the namespace and the object, `name` is what the namespace hashes. */
-function idOf(ns: DurableObjectNamespace, key: string, name: string): DurableObjectId {
+/**
+ * `key` names the namespace and the object, `name` is what the namespace hashes (in
+ * `jurisdiction`'s namespace when there is one: platform/object-placement.ts).
+ */
+function idOf(
+  ns: DurableObjectNamespace,
+  key: string,
+  name: string,
+  jurisdiction: Placement["jurisdiction"] = null,
+): DurableObjectId {
   let id = ids.get(key);
   if (!id) {
-    id = ns.idFromName(name);
+    id = placedId(ns, name, jurisdiction);
     if (ids.size >= MAX_IDS) ids.delete(ids.keys().next().value as string);
     ids.set(key, id);
   }
@@ -48,10 +62,18 @@ function idOf(ns: DurableObjectNamespace, key: string, name: string): DurableObj
  * fronts use the namespaces directly and this entrypoint is never called.
  */
 export class ObjectsRpc extends WorkerEntrypoint<Env> {
-  event(eventId: string, method: string, args: unknown[]): Promise<unknown> {
+  event(
+    eventId: string,
+    method: string,
+    args: unknown[],
+    placement: Placement = UNPLACED,
+  ): Promise<unknown> {
     if (!EVENT_METHODS.has(method)) throw new TypeError(`no event method ${method}`);
+    // Parsed again: RPC is a boundary (an unknown region or jurisdiction is refused here).
+    const { region, jurisdiction } = placementOf(placementSchema.parse(placement));
     const ns = this.env.COUPON_EVENT;
-    return forward(ns.get(idOf(ns, `event:${eventId}`, eventId)), method, args);
+    const id = idOf(ns, `event:${jurisdiction ?? ""}:${eventId}`, eventId, jurisdiction);
+    return forward(ns.get(id, region ? { locationHint: region } : undefined), method, args);
   }
 
   directory(shard: string, method: string, args: unknown[]): Promise<unknown> {

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { alerts } from "./config/alerts.ts";
 import { analytics } from "./config/analytics.ts";
 import { auth } from "./config/auth.ts";
+import { deploy } from "./config/deploy.ts";
 import type { Section } from "./config/fields.ts";
 import { http } from "./config/http.ts";
 import { rateLimit } from "./config/rate-limit.ts";
@@ -20,7 +21,17 @@ export { isLoopback } from "./config/fields.ts";
 export type { RateBudget, RateLimitConfig } from "./config/rate-limit.ts";
 
 /** Every area, in the order its settings and problems are listed. */
-const SECTIONS = { auth, http, sinks, redis, rateLimit, turnstile, analytics, alerts } as const;
+const SECTIONS = {
+  auth,
+  http,
+  sinks,
+  redis,
+  rateLimit,
+  turnstile,
+  analytics,
+  alerts,
+  deploy,
+} as const;
 
 type AnySection = Section<z.ZodRawShape, unknown>;
 const sections: readonly AnySection[] = Object.values(SECTIONS) as AnySection[];

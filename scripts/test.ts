@@ -36,6 +36,10 @@ async function main(): Promise<number> {
   await step("typecheck (node tooling)", bin("tsc"), ["-p", "tsconfig.node.json"]);
   await step("typecheck (Node tests of worker code)", bin("tsc"), ["-p", "tsconfig.tests.json"]);
   await step("typecheck (pages)", bin("tsc"), ["-p", "tsconfig.pages.json"]);
+  // Every environment of wrangler.toml builds, and its bundle stays within .ci/bundle-budget.json.
+  await step("wrangler deploy --dry-run (every environment) and bundle budget", process.execPath, [
+    join(ROOT, "scripts", "bundle-check.ts"),
+  ]);
 
   const dir = join(ROOT, ".local", `test-${process.pid}`);
   mkdirSync(dir, { recursive: true });

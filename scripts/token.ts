@@ -32,12 +32,12 @@ function config() {
 
 const ttl = Number(ttlArg ?? 3600);
 if (userId === "--admin") {
-  console.log(config().ADMIN_TOKEN);
+  console.log(config().auth.adminToken);
 } else if (!userId || userId.length > 128 || !Number.isSafeInteger(ttl) || ttl < 1) {
   console.error(USAGE);
   process.exit(2);
 } else {
   const now = Math.floor(Date.now() / 1000);
-  const { JWT_SECRET } = config();
-  console.log(await sign({ sub: userId, iat: now, exp: now + ttl }, JWT_SECRET, "HS256"));
+  const { jwtSecret } = config().auth;
+  console.log(await sign({ sub: userId, iat: now, exp: now + ttl }, jwtSecret, "HS256"));
 }

@@ -4,6 +4,7 @@ import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { ConfigError } from "../platform/config.ts";
+import { reportDeployChecksOnce } from "../platform/deploy-checks.ts";
 import type { HonoEnv } from "./hono-env.ts";
 import { allowedMethods } from "./lib/allowed-methods.ts";
 import { cors } from "./middleware/cors.ts";
@@ -12,6 +13,7 @@ import { limitPerAddress } from "./middleware/rate-limit.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 import { ProblemError, problemResponse } from "./problems.ts";
 import { admin } from "./routes/admin.ts";
+import { adminConfig } from "./routes/admin-config.ts";
 import { claims } from "./routes/claims.ts";
 import { coupons } from "./routes/coupons.ts";
 import { mountDocs } from "./routes/docs.ts";
@@ -49,7 +51,10 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
   app.use(
     createMiddleware<HonoEnv>(async (c, next) => {
       // An invalid configuration fails every route here (a 503 from onError).
-      if (c.var.services.config) await next();
+      const { config } = c.var.services;
+      // A deployed Worker names what it lacks, once per isolate (docs/deploy.md).
+      reportDeployChecksOnce(c.env, config);
+      await next();
     }),
   );
   app.use(cors);
@@ -69,6 +74,7 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
   app.route("/", me);
   app.route("/", coupons);
   app.route("/", admin);
+  app.route("/", adminConfig);
   app.get("/", (c) => c.json({ service: "coupon-edge", docs: "/docs", openapi: "/openapi.json" }));
   mountDocs(app);
   mountPages(app);

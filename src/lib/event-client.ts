@@ -3,6 +3,7 @@ import type { CouponView } from "../../domain/coupon.ts";
 import type { LifecycleAnswer } from "../../domain/coupon-lifecycle.ts";
 import { directoryShard } from "../../domain/directory-shard.ts";
 import type { EventDefinition } from "../../domain/ledger.ts";
+import { type Placement, placementOf, samePlacement } from "../../domain/placement.ts";
 import {
   type ClaimAnswer,
   type ClaimBatchAnswer,
@@ -48,7 +49,7 @@ export class EventClient {
   /** Loads under way, by key: a token, never their promise (see #load). */
   readonly #loading = new Map<string, object>();
   readonly #refusals = new EdgeRefusals((eventId, counts) =>
-    this.#call(eventId, (o) => o.countRefusals(counts)),
+    this.#call(eventId, this.#placementOf(eventId), (o) => o.countRefusals(counts)),
   );
 
   constructor(env: Env, services: Pick<PlatformServices, "redis">) {
@@ -116,7 +117,7 @@ export class EventClient {
     const wantHolders = !entry.holders && !entry.askingHolders;
     if (wantHolders) entry.askingHolders = true;
     try {
-      const answer = await this.#call<ClaimBatchAnswer>(eventId, (o) =>
+      const answer = await this.#call<ClaimBatchAnswer>(eventId, placed(entry), (o) =>
         o.claimBatch(userIds, { wantHolders }),
       );
       if (answer.outcome === "decided") {
@@ -129,21 +130,29 @@ export class EventClient {
   }
 
   async claimOf(eventId: string, userId: string): Promise<CouponView | null | undefined> {
-    if (!(await this.#known(eventId))) return undefined;
-    return this.#call(eventId, (o) => o.claimOf(userId));
+    const entry = await this.#known(eventId);
+    if (!entry) return undefined;
+    return this.#call(eventId, placed(entry), (o) => o.claimOf(userId));
   }
 
-  /** Registers the id first, so that the directory knows every event that may exist. */
-  async define(def: EventDefinition): Promise<DefineResult> {
-    await this.#directory(def.id).register(def.id);
-    const result = await this.#call<DefineResult>(def.id, (o) => o.define(def));
+  /**
+   * Registers the id and its placement first, so that the directory knows every event that may
+   * exist and where. An id registered with another placement is a conflict decided there: its
+   * object lives elsewhere, and this definition must never create a second one.
+   */
+  async define(def: EventDefinition): Promise<DefineResult | { outcome: "conflict" }> {
+    const placement = placementOf(def);
+    const registered = await this.#directory(def.id).register(def.id, placement);
+    if (!samePlacement(registered, placement)) return { outcome: "conflict" };
+    const result = await this.#call<DefineResult>(def.id, placement, (o) => o.define(def));
     this.#snapshots.update(def.id, result.snapshot, result.snapshot.holders, result.snapshot.def);
     return result;
   }
 
   async setPaused(eventId: string, paused: boolean): Promise<EventView | null> {
-    if (!(await this.#known(eventId))) return null;
-    const snapshot = await this.#call(eventId, (o) => o.setPaused(paused));
+    const entry = await this.#known(eventId);
+    if (!entry) return null;
+    const snapshot = await this.#call(eventId, placed(entry), (o) => o.setPaused(paused));
     if (!snapshot) return null;
     this.#snapshots.update(eventId, snapshot, snapshot.holders, snapshot.def);
     return eventView(snapshot.def, snapshot, this.#now(eventId));
@@ -151,9 +160,10 @@ export class EventClient {
 
   /** The event's stats, counting the refusals this isolate answered for it. */
   async stats(eventId: string): Promise<StatsView | null> {
-    if (!(await this.#known(eventId))) return null;
+    const entry = await this.#known(eventId);
+    if (!entry) return null;
     await this.#refusals.report(eventId);
-    return this.#call(eventId, (o) => o.stats());
+    return this.#call(eventId, placed(entry), (o) => o.stats());
   }
 
   /** The owner's coupon (null: unknown, or another user's), or null when the event does not exist. */
@@ -192,8 +202,9 @@ export class EventClient {
 
   /** A call on an existing event's object; null when the event does not exist. */
   async #existing<T>(eventId: string, fn: (o: EventStub) => PromiseLike<T>): Promise<T | null> {
-    if (!(await this.#known(eventId))) return null;
-    return this.#call(eventId, fn);
+    const entry = await this.#known(eventId);
+    if (!entry) return null;
+    return this.#call(eventId, placed(entry), fn);
   }
 
   /** The event's entry, loaded when unseen (or unknown for a while); may be old. Null: none. */
@@ -242,8 +253,9 @@ export class EventClient {
     }
     const entry = this.#snapshots.peek(eventId);
     if (entry && (!opts.fresh || isFresh(entry, this.#now(eventId)))) return entry;
-    const exists = entry ? true : await this.#directory(eventId).has(eventId);
-    const snapshot = exists ? await this.#call(eventId, (o) => o.snapshot()) : null;
+    // The directory says whether the event exists and where (its jurisdiction is in the id).
+    const placement = entry ? placed(entry) : await this.#directory(eventId).placement(eventId);
+    const snapshot = placement ? await this.#call(eventId, placement, (o) => o.snapshot()) : null;
     if (!snapshot) {
       this.#snapshots.markUnknown(eventId, this.#now(eventId));
       return null;
@@ -266,8 +278,19 @@ export class EventClient {
   }
 
   /** Calls the event's object through the one seam (event-objects.ts), with a deadline. */
-  #call<T>(eventId: string, fn: (o: EventStub) => PromiseLike<T>): Promise<T> {
-    return callObject(() => fn(this.#objects.event(eventId)));
+  #call<T>(
+    eventId: string,
+    placement: Placement,
+    fn: (o: EventStub) => PromiseLike<T>,
+  ): Promise<T> {
+    return callObject(() => fn(this.#objects.event(eventId, placement)));
+  }
+
+  /** The placement of an event this isolate holds (refusal counts are only kept for those). */
+  #placementOf(eventId: string): Placement {
+    const entry = this.#snapshots.peek(eventId);
+    if (!entry) throw new Error(`no snapshot of event ${eventId}: its placement is unknown`);
+    return placed(entry);
   }
 
   #directory(eventId: string) {
@@ -277,6 +300,11 @@ export class EventClient {
   #now(eventId: string): number {
     return edgeClocks.get(eventId)?.now() ?? Date.now();
   }
+}
+
+/** Where the event's objects live, as its definition says. */
+function placed(entry: Entry): Placement {
+  return placementOf(entry.snapshot.def);
 }
 
 function isFresh(entry: Entry, now: number): boolean {

@@ -18,5 +18,8 @@ export function toDefinition(body: CreateEventInput): EventDefinition {
     endsAt: msOrNull(body.endsAt),
     couponExpiresAt: msOrNull(body.couponExpiresAt),
     waves,
+    // Only when set: an unplaced event's stored definition stays as it always was.
+    ...(body.region ? { region: body.region } : {}),
+    ...(body.jurisdiction ? { jurisdiction: body.jurisdiction } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
-import { EVENT_ID_PATTERN } from "../../domain/identifiers.ts";
+import { EVENT_ID_PATTERN, isSmokeEvent } from "../../domain/identifiers.ts";
 import type { HonoEnv } from "../hono-env.ts";
 import { metrics, type Sample } from "../lib/metrics.ts";
 import { waitUntilOf } from "../lib/wait-until.ts";
@@ -46,7 +46,11 @@ export const observeRequests = createMiddleware<HonoEnv>(async (c, next) => {
     slug,
     ms,
     // Only an event the edge knows exists: ids anyone can invent would grow every table.
-    eventId: eventId !== "" && c.var.services.events.knows(eventId) ? eventId : "",
+    // Smoke checks' throwaway events count per route, never as events of their own.
+    eventId:
+      eventId !== "" && !isSmokeEvent(eventId) && c.var.services.events.knows(eventId)
+        ? eventId
+        : "",
   };
   metrics.record(sample);
   // Analytics Engine: one data point per request, queried with its SQL API (docs/runbook.md).

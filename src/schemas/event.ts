@@ -6,12 +6,22 @@ import {
   WELL_FORMED_RULE,
 } from "../../domain/identifiers.ts";
 import { EVENT_STATES, MAX_STOCK } from "../../domain/ledger.ts";
+import { JURISDICTIONS, REGIONS } from "../../domain/placement.ts";
 import { perSink, SINK_STATES } from "../../domain/sinks.ts";
 import { Timestamp } from "./common.ts";
 
 const MAX_WAVES = 1000;
 
 const EventStateSchema = z.enum(EVENT_STATES).openapi("EventState");
+
+const RegionSchema = z.enum(REGIONS).openapi("Region", {
+  description:
+    "A Cloudflare location hint: the event's objects are created near it, so claims from that region skip a long round trip. Fixed at creation.",
+});
+const JurisdictionSchema = z.enum(JURISDICTIONS).openapi("Jurisdiction", {
+  description:
+    "The event's objects run and store data only inside this jurisdiction. Fixed at creation.",
+});
 
 export const EventSchema = z
   .object({
@@ -27,6 +37,10 @@ export const EventSchema = z
     couponExpiresAt: z.string().nullable(),
     waves: z.array(z.object({ at: z.string(), quantity: z.number().int() })),
     nextWaveAt: z.string().nullable(),
+    region: RegionSchema.optional().openapi({ description: "Shown when the event has one." }),
+    jurisdiction: JurisdictionSchema.optional().openapi({
+      description: "Shown when the event has one.",
+    }),
   })
   .openapi("Event");
 
@@ -44,6 +58,8 @@ export const CreateEventBody = z
       .max(MAX_WAVES)
       .optional()
       .openapi({ description: "Defaults to all stock in one wave at startsAt." }),
+    region: RegionSchema.optional(),
+    jurisdiction: JurisdictionSchema.optional(),
   })
   .strict()
   .superRefine((body, ctx) => {

@@ -83,6 +83,7 @@ describe("the configuration schema", () => {
         windowMinutes: 2,
         minRequests: 20,
       },
+      deploy: { environment: null },
     });
   });
 

@@ -2150,6 +2150,85 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/admin/config": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * What this deployment is missing
+     * @description Names and states only, never a value: each production setting's check (Redis, the Analytics Engine token, the alert webhook, the sinks, example secrets) and whether every setting is set. A deployed Worker logs the same warnings once per isolate (docs/deploy.md).
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: never;
+        path?: never;
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The checks */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            /**
+             * @example {
+             *       "environment": "production",
+             *       "checks": [
+             *         {
+             *           "name": "redis",
+             *           "state": "missing",
+             *           "settings": [
+             *             "UPSTASH_REDIS_REST_URL",
+             *             "UPSTASH_REDIS_REST_TOKEN"
+             *           ],
+             *           "required": true,
+             *           "effect": "no rate limits (every budget is open) and no shared snapshots: every read and refusal wakes the event's object"
+             *         }
+             *       ],
+             *       "warnings": [],
+             *       "settings": {
+             *         "UPSTASH_REDIS_REST_URL": "default",
+             *         "JWT_SECRET": "set"
+             *       }
+             *     }
+             */
+            "application/json": components["schemas"]["ConfigReport"];
+          };
+        };
+        /** @description Unauthorized. `unauthorized`: The Authorization header is missing, is not `Bearer <token>`, or the token is malformed, expired, not yet valid or badly signed. */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Forbidden. `forbidden`: Authenticated, but this caller may not use this endpoint (a user on an operator endpoint). */
+        403: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2214,9 +2293,21 @@ export interface components {
         quantity: number;
       }[];
       nextWaveAt: string | null;
+      region?: components["schemas"]["Region"];
+      jurisdiction?: components["schemas"]["Jurisdiction"];
     };
     /** @enum {string} */
     EventState: "scheduled" | "open" | "awaiting-release" | "paused" | "sold-out" | "ended";
+    /**
+     * @description Shown when the event has one.
+     * @enum {string}
+     */
+    Region: "wnam" | "enam" | "sam" | "weur" | "eeur" | "apac" | "oc" | "afr" | "me";
+    /**
+     * @description Shown when the event has one.
+     * @enum {string}
+     */
+    Jurisdiction: "eu" | "fedramp";
     CreateEvent: {
       id: string;
       name: string;
@@ -2245,6 +2336,8 @@ export interface components {
         at: string;
         quantity: number;
       }[];
+      region?: components["schemas"]["Region"] & unknown;
+      jurisdiction?: components["schemas"]["Jurisdiction"] & unknown;
     };
     EventStats: {
       event: components["schemas"]["Event"];
@@ -2504,6 +2597,63 @@ export interface components {
         since: string;
         at: string;
       }[];
+    };
+    /**
+     * @example {
+     *       "environment": "production",
+     *       "checks": [
+     *         {
+     *           "name": "redis",
+     *           "state": "missing",
+     *           "settings": [
+     *             "UPSTASH_REDIS_REST_URL",
+     *             "UPSTASH_REDIS_REST_TOKEN"
+     *           ],
+     *           "required": true,
+     *           "effect": "no rate limits (every budget is open) and no shared snapshots: every read and refusal wakes the event's object"
+     *         }
+     *       ],
+     *       "warnings": [],
+     *       "settings": {
+     *         "UPSTASH_REDIS_REST_URL": "default",
+     *         "JWT_SECRET": "set"
+     *       }
+     *     }
+     */
+    ConfigReport: {
+      /**
+       * @description wrangler.toml's DEPLOY_ENV; null when not deployed (local).
+       * @enum {string|null}
+       */
+      environment: "staging" | "production" | null;
+      checks: {
+        name: string;
+        /**
+         * @description `example`: a value published in the tests or Cloudflare's docs (never safe).
+         * @enum {string}
+         */
+        state: "ok" | "missing" | "example";
+        settings: string[];
+        required: boolean;
+        /** @description What the service does without it. */
+        effect: string;
+      }[];
+      /** @description What a deployment needs: required checks not ok, and any example value. */
+      warnings: {
+        name: string;
+        /**
+         * @description `example`: a value published in the tests or Cloudflare's docs (never safe).
+         * @enum {string}
+         */
+        state: "ok" | "missing" | "example";
+        settings: string[];
+        required: boolean;
+        /** @description What the service does without it. */
+        effect: string;
+      }[];
+      settings: {
+        [key: string]: "set" | "default";
+      };
     };
   };
   responses: never;
