@@ -12,6 +12,15 @@ export const eventDefinitionSchema = z
     endsAt: z.number().int().nullable(),
     couponExpiresAt: z.number().int().nullable(),
     waves: z.array(z.object({ at: z.number().int(), quantity: z.number().int().min(1) })).min(1),
+    queue: z
+      .object({
+        opensAt: z.number().int(),
+        margin: z.number().int().min(0).max(MAX_STOCK),
+        admitSeconds: z.number().int().min(1).max(86_400),
+      })
+      .strict()
+      .nullable()
+      .optional(),
   })
   .strict()
   .refine((d) => d.waves.reduce((sum, w) => sum + w.quantity, 0) === d.totalStock, {
@@ -32,5 +41,6 @@ function canonical(d: EventDefinition): unknown[] {
     d.endsAt,
     d.couponExpiresAt,
     d.waves.map((w) => [w.at, w.quantity]),
+    d.queue ? [d.queue.opensAt, d.queue.margin, d.queue.admitSeconds] : null,
   ];
 }

@@ -1,3 +1,5 @@
+import type { QueueRules } from "./admission.ts";
+
 /**
  * The stock ledger of one event: every rule that decides whether a claim may be issued lives
  * here, as pure functions of (definition, counters, now). The Durable Object only stores and
@@ -20,6 +22,8 @@ export interface EventDefinition {
   couponExpiresAt: number | null;
   /** Sorted by `at`; quantities add up to `totalStock`. */
   waves: Wave[];
+  /** The waiting room's rules; absent or null: no room (domain/admission.ts). */
+  queue?: QueueRules | null;
 }
 
 export interface LedgerCounters {
@@ -47,13 +51,14 @@ export const REFUSAL_SLUGS = [
   "ended",
   "sold-out",
   "awaiting-release",
+  "queued",
 ] as const;
 
 export type RefusalSlug = (typeof REFUSAL_SLUGS)[number];
 
 export interface Refusal {
   slug: RefusalSlug;
-  /** Whole seconds until trying again makes sense (not-started, awaiting-release). */
+  /** Whole seconds until trying again makes sense (not-started, awaiting-release, queued). */
   retryAfter?: number;
 }
 

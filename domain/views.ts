@@ -1,3 +1,4 @@
+import type { RoomState } from "./admission.ts";
 import type { HoldersFilter } from "./holders-filter.ts";
 import {
   type EventDefinition,
@@ -25,6 +26,19 @@ export interface EventView {
   couponExpiresAt: string | null;
   waves: { at: string; quantity: number }[];
   nextWaveAt: string | null;
+  /** The waiting room (API.md "Waiting room"); null for an event without one. */
+  queue: QueueView | null;
+}
+
+export interface QueueView {
+  opensAt: string;
+  seedCommitment: string;
+  /** Null before `startsAt`. */
+  seed: string | null;
+  joined: number;
+  admittedThrough: number;
+  margin: number;
+  admitSeconds: number;
 }
 
 export const COUPON_STATUSES = ["issued", "redeemed", "expired"] as const;
@@ -70,6 +84,8 @@ export interface StatsView {
 export interface EventCounters extends LedgerCounters {
   version: number;
   asOf: number;
+  /** The waiting room's state, for an event that has one. */
+  room?: RoomState;
 }
 
 /**
@@ -116,7 +132,11 @@ export type ClaimBatchAnswer =
 export const iso = (ms: number): string => new Date(ms).toISOString();
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
-export function eventView(def: EventDefinition, counters: LedgerCounters, now: number): EventView {
+export function eventView(
+  def: EventDefinition,
+  counters: LedgerCounters & { room?: RoomState },
+  now: number,
+): EventView {
   const released = releasedAt(def, now);
   const next = nextWaveAt(def, now);
   return {
@@ -132,6 +152,25 @@ export function eventView(def: EventDefinition, counters: LedgerCounters, now: n
     couponExpiresAt: isoOrNull(def.couponExpiresAt),
     waves: def.waves.map((w) => ({ at: iso(w.at), quantity: w.quantity })),
     nextWaveAt: isoOrNull(next),
+    queue: queueView(def, counters.room, now),
+  };
+}
+
+function queueView(
+  def: EventDefinition,
+  room: RoomState | undefined,
+  now: number,
+): QueueView | null {
+  if (!def.queue) return null;
+  return {
+    opensAt: iso(def.queue.opensAt),
+    seedCommitment: room?.commitment ?? "",
+    // The snapshot carries the seed once the object's clock passed startsAt; the edge's may lag.
+    seed: now >= def.startsAt ? (room?.seed ?? null) : null,
+    joined: room?.joined ?? 0,
+    admittedThrough: room?.admittedThrough ?? 0,
+    margin: def.queue.margin,
+    admitSeconds: def.queue.admitSeconds,
   };
 }
 

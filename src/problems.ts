@@ -50,6 +50,12 @@ export const PROBLEMS = {
   },
   paused: { status: 409, title: "Paused", description: "An operator has paused the event." },
   ended: { status: 409, title: "Ended", description: "The event is over (after endsAt)." },
+  queued: {
+    status: 409,
+    title: "Queued",
+    description:
+      "The event has a waiting room and this user is not admitted (yet, or any more): a claim needs the Queue-Ticket of an admitted user; Retry-After says when to ask again.",
+  },
   "already-redeemed": {
     status: 409,
     title: "Already redeemed",

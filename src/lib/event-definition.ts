@@ -1,3 +1,4 @@
+import { DEFAULT_ADMIT_SECONDS, DEFAULT_MARGIN } from "../../domain/admission.ts";
 import type { EventDefinition } from "../../domain/ledger.ts";
 import type { CreateEventInput } from "../schemas/event.ts";
 
@@ -18,5 +19,14 @@ export function toDefinition(body: CreateEventInput): EventDefinition {
     endsAt: msOrNull(body.endsAt),
     couponExpiresAt: msOrNull(body.couponExpiresAt),
     waves,
+    ...(body.queue
+      ? {
+          queue: {
+            opensAt: ms(body.queue.opensAt),
+            margin: body.queue.margin ?? DEFAULT_MARGIN,
+            admitSeconds: body.queue.admitSeconds ?? DEFAULT_ADMIT_SECONDS,
+          },
+        }
+      : {}),
   };
 }

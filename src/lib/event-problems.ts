@@ -13,6 +13,8 @@ const REFUSAL_DETAIL: Record<Refusal["slug"], string> = {
   "not-started": "The event has not started yet.",
   paused: "The event is paused.",
   ended: "The event has ended.",
+  queued:
+    "This event has a waiting room and you are not admitted (yet, or any more): see GET /v1/events/{id}/queue/me.",
 };
 
 function refusalOptions(refusal: Refusal) {

@@ -12,6 +12,8 @@ import { requireTurnstile, TURNSTILE_HEADER } from "../middleware/turnstile.ts";
 import { ProblemError } from "../problems.ts";
 import { EventIdParam, json, problem, userEventProblems } from "../schemas/common.ts";
 import { CouponSchema } from "../schemas/coupon.ts";
+import { QUEUE_TICKET_HEADER } from "../schemas/queue.ts";
+import { presentedTicket } from "./queue.ts";
 
 const user = [{ userToken: [] }];
 
@@ -31,6 +33,10 @@ const claim = createRoute({
           "A fresh Turnstile token from the widget (single use); required only when the service runs with Turnstile.",
         example: "0.zrSnRHO7h0HwSjSCU8oyzbjEtD8p...",
       }),
+      [QUEUE_TICKET_HEADER]: z.string().optional().openapi({
+        description:
+          "On an event with a waiting room: the ticket of an admitted user (else 409 `queued`).",
+      }),
     }),
   },
   responses: {
@@ -39,7 +45,9 @@ const claim = createRoute({
     ...userEventProblems,
     403: problem("forbidden: Turnstile is on and the token is missing, invalid or already used"),
     404: problem("not-found"),
-    409: problem("sold-out · awaiting-release · not-started · paused · ended (see Retry-After)"),
+    409: problem(
+      "sold-out · awaiting-release · not-started · paused · ended · queued (see Retry-After)",
+    ),
     429: problem("rate-limited: over this user's or this address's budget (see Retry-After)"),
     503: problem(
       "unavailable: the event is busy, or Turnstile could not be verified; try again after Retry-After",
@@ -73,7 +81,11 @@ const served = { ...claim, hide: true, request: { params: claim.request.params }
 export const claims = router
   .openapi(served, async (c) => {
     const { id } = c.req.valid("param");
-    const result = await eventClient(c.env).claim(id, c.var.userId, waitUntilOf(c));
+    // Only an event with a waiting room reads it; a ticket is checked where it is presented.
+    const hasTicket = c.req.header(QUEUE_TICKET_HEADER)
+      ? (await presentedTicket(c, id)) !== null
+      : false;
+    const result = await eventClient(c.env).claim(id, c.var.userId, waitUntilOf(c), hasTicket);
     switch (result.outcome) {
       // The coupon's JSON was built once, in the object (byte-identical to c.json's).
       case "issued":

@@ -8,6 +8,7 @@ import {
 import { EVENT_STATES, MAX_STOCK } from "../../domain/ledger.ts";
 import { perSink, SINK_STATES } from "../../domain/sinks.ts";
 import { Timestamp } from "./common.ts";
+import { CreateQueueBody, QueueSchema } from "./queue.ts";
 
 const MAX_WAVES = 1000;
 
@@ -27,6 +28,7 @@ export const EventSchema = z
     couponExpiresAt: z.string().nullable(),
     waves: z.array(z.object({ at: z.string(), quantity: z.number().int() })),
     nextWaveAt: z.string().nullable(),
+    queue: QueueSchema.nullable(),
   })
   .openapi("Event");
 
@@ -44,6 +46,10 @@ export const CreateEventBody = z
       .max(MAX_WAVES)
       .optional()
       .openapi({ description: "Defaults to all stock in one wave at startsAt." }),
+    queue: CreateQueueBody.optional().openapi({
+      description:
+        "A waiting room: users join from opensAt (before startsAt) and are admitted by a fair draw.",
+    }),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -56,6 +62,13 @@ export const CreateEventBody = z
         code: "custom",
         path: ["couponExpiresAt"],
         message: "couponExpiresAt must be after startsAt",
+      });
+    }
+    if (body.queue && Date.parse(body.queue.opensAt) >= startsAt) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["queue", "opensAt"],
+        message: "opensAt must be before startsAt",
       });
     }
     if (!body.waves) return;
