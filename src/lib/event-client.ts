@@ -33,6 +33,8 @@ const REFRESH_AFTER_MS = 500;
 
 /** Test seam: the edge reads time from these clocks per event instead of Date.now(). */
 export const edgeClocks = new Map<string, Clock>();
+/** Test seam: calls to the objects of the events a test put here (at 0) are counted. */
+export const edgeObjectCalls = new Map<string, number>();
 
 /**
  * The Worker's side of an event: the one place routes go through instead of the raw stub. It
@@ -321,6 +323,8 @@ export class EventClient {
 
   /** Calls the event's object through the one seam (event-objects.ts), with a deadline. */
   #call<T>(eventId: string, fn: (o: EventStub) => PromiseLike<T>): Promise<T> {
+    const counted = edgeObjectCalls.get(eventId);
+    if (counted !== undefined) edgeObjectCalls.set(eventId, counted + 1);
     return callObject(() => fn(this.#objects.event(eventId)));
   }
 

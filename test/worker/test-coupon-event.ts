@@ -19,16 +19,10 @@ export class TestCouponEvent extends CouponEvent {
   claimCalls = 0;
   /** Calls that carried them (`claimBatch`), so tests can see batches form. */
   claimBatchCalls = 0;
-  /** Waiting room: reports of joins, joins they carried, table and snapshot asks. */
+  /** Waiting room: reports of joins, the joins they carried, asks for the draw table. */
   joinReports = 0;
   joinsReported = 0;
   roomTableCalls = 0;
-  snapshotCalls = 0;
-
-  override snapshot() {
-    this.snapshotCalls += 1;
-    return super.snapshot();
-  }
 
   protected override joinReportArrived(count: number): void {
     this.joinReports += 1;
