@@ -532,7 +532,8 @@ export class CouponEvent extends DurableObject<Env> {
     };
     if (this.#def?.queue) {
       counters.room = this.#room.state(this.#def, now);
-      counters.version += counters.room.changes;
+      // The seed's reveal at startsAt is a change too: isolates must not keep the hidden copy.
+      counters.version += counters.room.changes + (counters.room.seed === null ? 0 : 1);
     }
     return counters;
   }

@@ -12,7 +12,7 @@ import { requireTurnstile, TURNSTILE_HEADER } from "../middleware/turnstile.ts";
 import { ProblemError } from "../problems.ts";
 import { EventIdParam, json, problem, userEventProblems } from "../schemas/common.ts";
 import { CouponSchema } from "../schemas/coupon.ts";
-import { QUEUE_TICKET_HEADER } from "../schemas/queue.ts";
+import { QUEUE_TICKET_HEADER, QueueTicketHeader } from "../schemas/queue.ts";
 import { presentedTicket } from "./queue.ts";
 
 const user = [{ userToken: [] }];
@@ -27,17 +27,15 @@ const claim = createRoute({
   middleware: [requireUser, limitClaimsPerUser, requireTurnstile] as const,
   request: {
     params: EventIdParam,
-    headers: z.object({
-      [TURNSTILE_HEADER]: z.string().optional().openapi({
-        description:
-          "A fresh Turnstile token from the widget (single use); required only when the service runs with Turnstile.",
-        example: "0.zrSnRHO7h0HwSjSCU8oyzbjEtD8p...",
-      }),
-      [QUEUE_TICKET_HEADER]: z.string().optional().openapi({
-        description:
-          "On an event with a waiting room: the ticket of an admitted user (else 409 `queued`).",
-      }),
-    }),
+    headers: z
+      .object({
+        [TURNSTILE_HEADER]: z.string().optional().openapi({
+          description:
+            "A fresh Turnstile token from the widget (single use); required only when the service runs with Turnstile.",
+          example: "0.zrSnRHO7h0HwSjSCU8oyzbjEtD8p...",
+        }),
+      })
+      .merge(QueueTicketHeader),
   },
   responses: {
     201: json(CouponSchema, "Issued by this call"),
