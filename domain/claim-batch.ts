@@ -1,5 +1,5 @@
 import type { CouponView } from "./coupon.ts";
-import { type EventDefinition, type LedgerCounters, refuse } from "./ledger.ts";
+import { type EventDefinition, type LedgerCounters, type Refusal, refuse } from "./ledger.ts";
 import { type ClaimDecision, type CouponRow, couponView } from "./views.ts";
 
 /** What a batch of claims comes to: each user's answer and the coupons to write. */
@@ -16,7 +16,7 @@ export interface ClaimPlan {
  * A holder gets its coupon back whatever the stock; each new coupon counts before the next user
  * is decided, so stock running out mid-batch refuses later newcomers exactly as it would one
  * call at a time. A user twice in the batch gets the same coupon: `issued` first, `existing`
- * after.
+ * after. In an event with a waiting room, a newcomer must also be admitted (`admission`).
  */
 export function planClaims(
   def: EventDefinition,
@@ -25,6 +25,8 @@ export function planClaims(
   userIds: readonly string[],
   held: ReadonlyMap<string, CouponRow>,
   newCouponId: () => string,
+  /** A waiting room's word on a newcomer (null: admitted); holders never reach it. */
+  admission: (userId: string) => Refusal | null = () => null,
 ): ClaimPlan {
   const decided = new Map<string, ClaimDecision>();
   const fresh: CouponRow[] = [];
@@ -36,7 +38,7 @@ export function planClaims(
     }
     let decision: ClaimDecision;
     const row = held.get(userId);
-    const refusal = row ? null : refuse(def, after, now);
+    const refusal = row ? null : (refuse(def, after, now) ?? admission(userId));
     if (row) decision = couponDecision("existing", couponView(def.id, row, now));
     else if (refusal) decision = { outcome: "refused", refusal };
     else {

@@ -15,6 +15,15 @@ export const eventDefinitionSchema = z
     waves: z.array(z.object({ at: z.number().int(), quantity: z.number().int().min(1) })).min(1),
     region: z.enum(REGIONS).nullable().optional(),
     jurisdiction: z.enum(JURISDICTIONS).nullable().optional(),
+    queue: z
+      .object({
+        opensAt: z.number().int(),
+        margin: z.number().int().min(0).max(MAX_STOCK),
+        admitSeconds: z.number().int().min(1).max(86_400),
+      })
+      .strict()
+      .nullable()
+      .optional(),
   })
   .strict()
   .refine((d) => d.waves.reduce((sum, w) => sum + w.quantity, 0) === d.totalStock, {
@@ -40,5 +49,6 @@ function canonical(d: EventDefinition): unknown[] {
     d.waves.map((w) => [w.at, w.quantity]),
     d.region ?? null,
     d.jurisdiction ?? null,
+    d.queue ? [d.queue.opensAt, d.queue.margin, d.queue.admitSeconds] : null,
   ];
 }

@@ -1,3 +1,5 @@
+import type { QueueRules } from "./admission.ts";
+
 /**
  * The stock ledger of one event: every rule that decides whether a claim may be issued lives
  * here, as pure functions of (definition, counters, now). The Durable Object only stores and
@@ -25,6 +27,8 @@ export interface EventDefinition {
   /** Where its objects live (domain/placement.ts); absent: anywhere, the default namespace. */
   region?: Region | null;
   jurisdiction?: Jurisdiction | null;
+  /** The waiting room's rules; absent or null: no room (domain/admission.ts). */
+  queue?: QueueRules | null;
 }
 
 export interface LedgerCounters {
@@ -52,13 +56,14 @@ export const REFUSAL_SLUGS = [
   "ended",
   "sold-out",
   "awaiting-release",
+  "queued",
 ] as const;
 
 export type RefusalSlug = (typeof REFUSAL_SLUGS)[number];
 
 export interface Refusal {
   slug: RefusalSlug;
-  /** Whole seconds until trying again makes sense (not-started, awaiting-release). */
+  /** Whole seconds until trying again makes sense (not-started, awaiting-release, queued). */
   retryAfter?: number;
 }
 

@@ -1,3 +1,4 @@
+import type { RoomState } from "./admission.ts";
 import type { CouponView } from "./coupon.ts";
 import type { HoldersFilter } from "./holders-filter.ts";
 import {
@@ -30,6 +31,19 @@ export interface EventView {
   /** Present only when the event was created with one (domain/placement.ts). */
   region?: Region;
   jurisdiction?: Jurisdiction;
+  /** The waiting room (API.md "Waiting room"); null for an event without one. */
+  queue: QueueView | null;
+}
+
+export interface QueueView {
+  opensAt: string;
+  seedCommitment: string;
+  /** Null before `startsAt`. */
+  seed: string | null;
+  joined: number;
+  admittedThrough: number;
+  margin: number;
+  admitSeconds: number;
 }
 
 export interface SinkView {
@@ -58,6 +72,8 @@ export interface StatsView {
 export interface EventCounters extends LedgerCounters {
   version: number;
   asOf: number;
+  /** The waiting room's state, for an event that has one. */
+  room?: RoomState;
 }
 
 /**
@@ -104,7 +120,11 @@ export type ClaimBatchAnswer =
 export const iso = (ms: number): string => new Date(ms).toISOString();
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
-export function eventView(def: EventDefinition, counters: LedgerCounters, now: number): EventView {
+export function eventView(
+  def: EventDefinition,
+  counters: LedgerCounters & { room?: RoomState },
+  now: number,
+): EventView {
   const released = releasedAt(def, now);
   const next = nextWaveAt(def, now);
   return {
@@ -122,6 +142,25 @@ export function eventView(def: EventDefinition, counters: LedgerCounters, now: n
     nextWaveAt: isoOrNull(next),
     ...(def.region ? { region: def.region } : {}),
     ...(def.jurisdiction ? { jurisdiction: def.jurisdiction } : {}),
+    queue: queueView(def, counters.room, now),
+  };
+}
+
+function queueView(
+  def: EventDefinition,
+  room: RoomState | undefined,
+  now: number,
+): QueueView | null {
+  if (!def.queue) return null;
+  return {
+    opensAt: iso(def.queue.opensAt),
+    seedCommitment: room?.commitment ?? "",
+    // The snapshot carries the seed once the object's clock passed startsAt; the edge's may lag.
+    seed: now >= def.startsAt ? (room?.seed ?? null) : null,
+    joined: room?.joined ?? 0,
+    admittedThrough: room?.admittedThrough ?? 0,
+    margin: def.queue.margin,
+    admitSeconds: def.queue.admitSeconds,
   };
 }
 

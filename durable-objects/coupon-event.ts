@@ -55,6 +55,7 @@ import { type DeadLetter, Outbox } from "./outbox.ts";
 import { Publications } from "./publications.ts";
 import { SinkStatusStore } from "./sink-status.ts";
 import { migrate } from "./storage-schema.ts";
+import { type JoinReport, MAX_JOIN_REPORT, type RoomTable, WaitingRoom } from "./waiting-room.ts";
 
 const REFUSALS: ReadonlySet<string> = new Set<RefusalSlug>(REFUSAL_SLUGS);
 /** Past this many holders no filter is built (it would be mostly ones): the edge asks the object. */
@@ -83,6 +84,7 @@ export class CouponEvent extends DurableObject<Env> {
   readonly #publications: Publications;
   /** The isolate's configuration and clients. */
   readonly #services: Services;
+  readonly #room: WaitingRoom;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -94,6 +96,7 @@ export class CouponEvent extends DurableObject<Env> {
     this.#sinkStatus = new SinkStatusStore(ctx.storage.sql);
     this.#rejections = new Rejections(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
     this.#alarm = new AlarmPlan(ctx.storage);
+    this.#room = new WaitingRoom(ctx.storage.sql);
     this.#publications = new Publications({
       services: this.#services,
       waitUntil: (work) => ctx.waitUntil(work),
@@ -122,6 +125,10 @@ export class CouponEvent extends DurableObject<Env> {
       JSON.stringify(def),
       now,
     );
+    if (def.queue) {
+      this.#room.create();
+      this.#alarm.noLaterThan(realTime(this.#room.nextDue(def), this.clock));
+    }
     this.#def = def;
     this.#publications.snapshotSoon();
     return { outcome: "created", snapshot: this.#snapshot(def, now) };
@@ -129,7 +136,44 @@ export class CouponEvent extends DurableObject<Env> {
 
   /** Everything an isolate needs to answer reads and final refusals itself. */
   snapshot(): EventSnapshot | null {
-    return this.#def ? this.#snapshot(this.#def, this.clock.now()) : null;
+    if (!this.#def) return null;
+    const now = this.clock.now();
+    this.#advanceRoom(this.#def, now);
+    return this.#snapshot(this.#def, now);
+  }
+
+  /** Joins the edge let in (waiting room), in batches: never one call per join. */
+  reportJoins(joins: JoinReport[]): { known: number } | null {
+    if (!Array.isArray(joins) || joins.length > MAX_JOIN_REPORT) {
+      throw new TypeError(`joins must be an array of at most ${MAX_JOIN_REPORT} joins`);
+    }
+    this.joinReportArrived(joins.length);
+    const def = this.#def;
+    if (!def?.queue) return null;
+    for (const join of joins) {
+      if (!Array.isArray(join) || !Number.isSafeInteger(join[1])) throw new TypeError("bad join");
+      assertUserId(join[0]);
+    }
+    const now = this.clock.now();
+    this.ctx.storage.transactionSync(() => this.#room.report(joins));
+    this.#advanceRoom(def, now);
+    this.#publications.snapshotSoon();
+    return { known: this.#room.state(def, now).joined };
+  }
+
+  /** The draw table and late joiners from `lateFrom`, for the edge to place users itself. */
+  roomTable(lateFrom: number): RoomTable | null {
+    if (!this.#def?.queue || !Number.isSafeInteger(lateFrom)) return null;
+    this.roomTableAsked();
+    this.#advanceRoom(this.#def, this.clock.now());
+    return this.#room.table(lateFrom);
+  }
+
+  /** One user's place, when the edge's table cannot tell (two joiners share a table prefix). */
+  roomPlace(userId: string): number | null {
+    if (!this.#def?.queue) return null;
+    assertUserId(userId);
+    return this.#room.placeOf(userId);
   }
 
   /** Pauses or resumes at once; repeating either is harmless. */
@@ -144,7 +188,9 @@ export class CouponEvent extends DurableObject<Env> {
       this.#pauseChanges += 1;
       this.#publications.snapshotSoon();
     }
-    return this.#snapshot(this.#def, this.clock.now());
+    const now = this.clock.now();
+    this.#advanceRoom(this.#def, now);
+    return this.#snapshot(this.#def, now);
   }
 
   /**
@@ -177,12 +223,20 @@ export class CouponEvent extends DurableObject<Env> {
     if (!def) return { outcome: "unknown-event" };
     for (const userId of userIds) assertUserId(userId);
     const now = this.clock.now();
+    const rules = def.queue;
+    if (rules) this.#advanceRoom(def, now);
 
     // Decided from memory and one read of the batch's holders, before any write: a batch of
     // refusals writes nothing and never waits for a storage flush.
     const held = this.#claims.byUsers([...new Set(userIds)]);
-    const { results, fresh } = planClaims(def, this.#counters, now, userIds, held, () =>
-      newCouponId(def.id),
+    const { results, fresh } = planClaims(
+      def,
+      this.#counters,
+      now,
+      userIds,
+      held,
+      () => newCouponId(def.id),
+      rules ? (userId) => this.#room.admission(userId, rules, now) : undefined,
     );
     if (fresh.length > 0) {
       this.ctx.storage.transactionSync(() => {
@@ -193,6 +247,11 @@ export class CouponEvent extends DurableObject<Env> {
       this.#counters.issued += fresh.length;
       this.#alarm.drainSoon();
       this.#publications.snapshotSoon();
+      if (rules) {
+        // Used admissions make room for the next places.
+        this.#room.issued(fresh.map((row) => row.user_id));
+        this.#advanceRoom(def, now);
+      }
     }
     for (const result of results) {
       if (result.outcome === "refused") this.#rejections.count(result.refusal.slug);
@@ -305,8 +364,9 @@ export class CouponEvent extends DurableObject<Env> {
   stats(): StatsView | null {
     if (!this.#def) return null;
     const now = this.clock.now();
+    const room = this.#def.queue ? this.#room.state(this.#def, now) : undefined;
     return eventStats({
-      event: eventView(this.#def, this.#counters, now),
+      event: eventView(this.#def, room ? { ...this.#counters, room } : this.#counters, now),
       issued: this.#counters.issued,
       rejected: this.#rejections.totals(),
       outbox: this.#outbox,
@@ -338,6 +398,7 @@ export class CouponEvent extends DurableObject<Env> {
     const def = this.#def;
     let next: number | null;
     this.#releaseLapsedHolds();
+    if (def) this.#advanceRoom(def, this.clock.now());
     try {
       next = def
         ? await drainStep({
@@ -359,7 +420,7 @@ export class CouponEvent extends DurableObject<Env> {
     }
     // Not awaited: a slow or absent Redis must never slow the drain.
     this.#publications.summary(next === null);
-    await this.#alarm.afterRun(next, this.#nextHoldLapse());
+    await this.#alarm.afterRun(next, earliest(this.#nextHoldLapse(), this.#nextRoomDue()));
   }
 
   // Seams for the test subclass (test/worker/test-coupon-event.ts); plain in production.
@@ -376,6 +437,27 @@ export class CouponEvent extends DurableObject<Env> {
 
   /** `count` users' claims reached this object in one call. */
   protected claimsArrived(_count: number): void {}
+
+  /** A report of `count` joins reached this object (waiting room). */
+  protected joinReportArrived(_count: number): void {}
+
+  /** An isolate asked for the room's table. */
+  protected roomTableAsked(): void {}
+
+  /** Draws, lapses and admits as due; publishes and wakes the object for the next step. */
+  #advanceRoom(def: EventDefinition, now: number): void {
+    if (!def.queue) return;
+    const changed = this.ctx.storage.transactionSync(() =>
+      this.#room.advance(def, this.#counters, now),
+    );
+    if (changed) this.#publications.snapshotSoon();
+    this.#alarm.noLaterThan(this.#nextRoomDue());
+  }
+
+  /** When the room next needs the alarm, in real time, or null. */
+  #nextRoomDue(): number | null {
+    return this.#def ? realTime(this.#room.nextDue(this.#def), this.clock) : null;
+  }
 
   #load(): void {
     const row = this.ctx.storage.sql
@@ -445,12 +527,18 @@ export class CouponEvent extends DurableObject<Env> {
   }
 
   #countersAt(now: number): EventCounters {
-    return {
+    const counters: EventCounters = {
       issued: this.#counters.issued,
       paused: this.#counters.paused,
       version: this.#counters.issued + this.#pauseChanges,
       asOf: now,
     };
+    if (this.#def?.queue) {
+      counters.room = this.#room.state(this.#def, now);
+      // The seed's reveal at startsAt is a change too: isolates must not keep the hidden copy.
+      counters.version += counters.room.changes + (counters.room.seed === null ? 0 : 1);
+    }
+    return counters;
   }
 
   #snapshot(def: EventDefinition, now: number): EventSnapshot {
@@ -471,6 +559,10 @@ export class CouponEvent extends DurableObject<Env> {
     this.#holders = buildHoldersFilter(this.#claims.userIds(), this.#counters.issued);
     return this.#holders;
   }
+}
+
+function earliest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
 }
 
 function assertUserId(userId: string): void {

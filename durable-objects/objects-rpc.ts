@@ -19,6 +19,9 @@ const EVENT_METHODS = new Set<string>([
   "stats",
   "deadLetters",
   "requeueDeadLetters",
+  "reportJoins",
+  "roomTable",
+  "roomPlace",
 ] satisfies (keyof CouponEvent)[]);
 const DIRECTORY_METHODS = new Set<string>([
   "register",

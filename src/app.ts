@@ -20,6 +20,7 @@ import { mountDocs } from "./routes/docs.ts";
 import { events } from "./routes/events.ts";
 import { me } from "./routes/me.ts";
 import { mountPages } from "./routes/pages.ts";
+import { queue } from "./routes/queue.ts";
 import { service } from "./routes/service.ts";
 import { edgeServicesFor } from "./services.ts";
 
@@ -71,6 +72,7 @@ export function buildApp(): OpenAPIHono<HonoEnv> {
   app.route("/", service);
   app.route("/", events);
   app.route("/", claims);
+  app.route("/", queue);
   app.route("/", me);
   app.route("/", coupons);
   app.route("/", admin);

@@ -63,6 +63,14 @@ export const PROBLEMS = {
     description: "The event is over (after endsAt).",
     detail: "The event has ended.",
   },
+  queued: {
+    status: 409,
+    title: "Queued",
+    description:
+      "The event has a waiting room and this user is not admitted (yet, or any more): a claim needs the Queue-Ticket of an admitted user; Retry-After says when to ask again.",
+    detail:
+      "This event has a waiting room and you are not admitted (yet, or any more): see GET /v1/events/{id}/queue/me.",
+  },
   "already-redeemed": {
     status: 409,
     title: "Already redeemed",

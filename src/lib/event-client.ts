@@ -1,3 +1,4 @@
+import type { QueueStatus } from "../../domain/admission.ts";
 import type { Clock } from "../../domain/clock.ts";
 import type { CouponView } from "../../domain/coupon.ts";
 import type { LifecycleAnswer } from "../../domain/coupon-lifecycle.ts";
@@ -23,6 +24,7 @@ import { type Entry, EventSnapshots } from "./event-snapshots.ts";
 import { asUnavailable, CALL_TIMEOUT_MS, callObject } from "./object-call.ts";
 import { pollUntil } from "./poll-until.ts";
 import type { WaitUntil } from "./wait-until.ts";
+import { type JoinAnswer, RoomClient } from "./waiting-room-client.ts";
 
 /** `GET /v1/events/{id}` answers from a snapshot at most this old (the contract allows 1 s). */
 const FRESH_MS = 1_000;
@@ -32,6 +34,8 @@ const REFRESH_AFTER_MS = 500;
 
 /** Test seam: the edge reads time from these clocks per event instead of Date.now(). */
 export const edgeClocks = new Map<string, Clock>();
+/** Test seam: calls to the objects of the events a test put here (at 0) are counted. */
+export const edgeObjectCalls = new Map<string, number>();
 
 /**
  * The Worker's side of an event: the one place routes go through instead of the raw stub. It
@@ -52,6 +56,10 @@ export class EventClient {
     this.#call(eventId, this.#placementOf(eventId), (o) => o.countRefusals(counts)),
   );
 
+  readonly #room = new RoomClient((eventId, fn) =>
+    this.#call(eventId, this.#placementOf(eventId), fn),
+  );
+
   constructor(env: Env, services: Pick<PlatformServices, "redis">) {
     this.#services = services;
     this.#objects = eventObjects(env);
@@ -67,20 +75,58 @@ export class EventClient {
     if (!entry && this.#snapshots.isUnknown(eventId, now)) return null;
     if (!entry || !isFresh(entry, now)) {
       entry = await this.#load(eventId, { fresh: true });
-    } else if (waitUntil && !entry.refreshing) {
-      if (now - entry.snapshot.asOf > REFRESH_AFTER_MS) {
-        const refreshing = entry;
-        refreshing.refreshing = true;
-        waitUntil(
-          this.#load(eventId, { fresh: true })
-            .catch(() => undefined)
-            .finally(() => {
-              refreshing.refreshing = false;
-            }),
-        );
-      }
+    } else {
+      this.#refreshBehind(eventId, entry, now, waitUntil);
     }
     return entry ? eventView(entry.snapshot.def, entry.snapshot, now) : null;
+  }
+
+  /** Refreshes a snapshot getting old behind the answer (one refresh at a time per isolate). */
+  #refreshBehind(eventId: string, entry: Entry, now: number, waitUntil?: WaitUntil): void {
+    if (!waitUntil || entry.refreshing || now - entry.snapshot.asOf <= REFRESH_AFTER_MS) return;
+    entry.refreshing = true;
+    waitUntil(
+      this.#load(eventId, { fresh: true })
+        .catch(() => undefined)
+        .finally(() => {
+          entry.refreshing = false;
+        }),
+    );
+  }
+
+  /**
+   * Joins the event's waiting room, answered in this isolate (waiting-room-client.ts). Null: no
+   * such event; "no-room": the event has no waiting room.
+   */
+  async join(
+    eventId: string,
+    userId: string,
+    opts: {
+      presented: { ticket: string; joinedAt: number } | null;
+      sign: (joinedAt: number) => Promise<string>;
+      waitUntil?: WaitUntil;
+    },
+  ): Promise<JoinAnswer | "no-room" | null> {
+    const entry = await this.#known(eventId);
+    if (!entry) return null;
+    if (!entry.snapshot.def.queue) return "no-room";
+    const now = this.#now(eventId);
+    this.#refreshBehind(eventId, entry, now, opts.waitUntil);
+    return this.#room.join(eventId, entry, userId, { ...opts, now });
+  }
+
+  /** A ticket holder's status, from this isolate's snapshot (refreshed behind the answer). */
+  async queueStatus(
+    eventId: string,
+    userId: string,
+    waitUntil?: WaitUntil,
+  ): Promise<{ status: QueueStatus; retryAfter: number | null } | "no-room" | null> {
+    const entry = await this.#known(eventId);
+    if (!entry) return null;
+    if (!entry.snapshot.def.queue || !entry.snapshot.room) return "no-room";
+    const now = this.#now(eventId);
+    this.#refreshBehind(eventId, entry, now, waitUntil);
+    return this.#room.status(eventId, entry, userId, now);
   }
 
   /**
@@ -88,12 +134,23 @@ export class EventClient {
    * the object in a batch with the other claims this isolate has for the event (claim-batcher.ts).
    * A batch that fails or times out answers 503 to each of its claims; a retry is idempotent.
    */
-  async claim(eventId: string, userId: string, waitUntil?: WaitUntil): Promise<ClaimAnswer> {
+  async claim(
+    eventId: string,
+    userId: string,
+    waitUntil?: WaitUntil,
+    /** On an event with a waiting room: the claim carries this user's valid ticket. */
+    hasTicket = false,
+  ): Promise<ClaimAnswer> {
     const entry = await this.#known(eventId);
     if (!entry) return { outcome: "unknown-event" };
     const snapshot = entry.snapshot;
-    const refusal = this.#refusals.refuse(eventId, entry, userId, this.#now(eventId), waitUntil);
+    const now = this.#now(eventId);
+    const refusal = this.#refusals.refuse(eventId, entry, userId, now, waitUntil);
     if (refusal) return { outcome: "refused", refusal, counters: snapshot };
+    if (snapshot.def.queue) {
+      const queued = await this.#room.gate(eventId, entry, userId, hasTicket, now);
+      if (queued) return { outcome: "refused", refusal: queued, counters: snapshot };
+    }
     const batched = await this.#batcher.claim(
       eventId,
       userId,
@@ -163,6 +220,7 @@ export class EventClient {
     const entry = await this.#known(eventId);
     if (!entry) return null;
     await this.#refusals.report(eventId);
+    await this.#room.flush(eventId);
     return this.#call(eventId, placed(entry), (o) => o.stats());
   }
 
@@ -283,6 +341,8 @@ export class EventClient {
     placement: Placement,
     fn: (o: EventStub) => PromiseLike<T>,
   ): Promise<T> {
+    const counted = edgeObjectCalls.get(eventId);
+    if (counted !== undefined) edgeObjectCalls.set(eventId, counted + 1);
     return callObject(() => fn(this.#objects.event(eventId, placement)));
   }
 

@@ -1,3 +1,4 @@
+import { DEFAULT_ADMIT_SECONDS, DEFAULT_MARGIN } from "../../domain/admission.ts";
 import type { EventDefinition } from "../../domain/ledger.ts";
 import type { CreateEventInput } from "../schemas/event.ts";
 
@@ -21,5 +22,14 @@ export function toDefinition(body: CreateEventInput): EventDefinition {
     // Only when set: an unplaced event's stored definition stays as it always was.
     ...(body.region ? { region: body.region } : {}),
     ...(body.jurisdiction ? { jurisdiction: body.jurisdiction } : {}),
+    ...(body.queue
+      ? {
+          queue: {
+            opensAt: ms(body.queue.opensAt),
+            margin: body.queue.margin ?? DEFAULT_MARGIN,
+            admitSeconds: body.queue.admitSeconds ?? DEFAULT_ADMIT_SECONDS,
+          },
+        }
+      : {}),
   };
 }

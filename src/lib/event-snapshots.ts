@@ -148,5 +148,12 @@ function defBytes(def: EventDefinition): number {
 }
 
 function pick(c: EventCounters): EventCounters {
-  return { version: c.version, issued: c.issued, paused: c.paused, asOf: c.asOf };
+  const picked: EventCounters = {
+    version: c.version,
+    issued: c.issued,
+    paused: c.paused,
+    asOf: c.asOf,
+  };
+  if (c.room) picked.room = c.room;
+  return picked;
 }

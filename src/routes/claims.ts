@@ -11,6 +11,8 @@ import { requireTurnstile, TURNSTILE_HEADER } from "../middleware/turnstile.ts";
 import { ProblemError } from "../problems.ts";
 import { EventIdParam, json, problem, userEventProblems } from "../schemas/common.ts";
 import { CouponSchema } from "../schemas/coupon.ts";
+import { QUEUE_TICKET_HEADER, QueueTicketHeader } from "../schemas/queue.ts";
+import { presentedTicket } from "./queue.ts";
 
 const user = [{ userToken: [] }];
 
@@ -24,13 +26,15 @@ const claim = createRoute({
   middleware: [requireUser, limitClaimsPerUser, requireTurnstile] as const,
   request: {
     params: EventIdParam,
-    headers: z.object({
-      [TURNSTILE_HEADER]: z.string().optional().openapi({
-        description:
-          "A fresh Turnstile token from the widget (single use); required only when the service runs with Turnstile.",
-        example: "0.zrSnRHO7h0HwSjSCU8oyzbjEtD8p...",
-      }),
-    }),
+    headers: z
+      .object({
+        [TURNSTILE_HEADER]: z.string().optional().openapi({
+          description:
+            "A fresh Turnstile token from the widget (single use); required only when the service runs with Turnstile.",
+          example: "0.zrSnRHO7h0HwSjSCU8oyzbjEtD8p...",
+        }),
+      })
+      .merge(QueueTicketHeader),
   },
   responses: {
     201: json(CouponSchema, "Issued by this call"),
@@ -38,7 +42,9 @@ const claim = createRoute({
     ...userEventProblems,
     403: problem("forbidden: Turnstile is on and the token is missing, invalid or already used"),
     404: problem("not-found"),
-    409: problem("sold-out · awaiting-release · not-started · paused · ended (see Retry-After)"),
+    409: problem(
+      "sold-out · awaiting-release · not-started · paused · ended · queued (see Retry-After)",
+    ),
     429: problem("rate-limited: over this user's or this address's budget (see Retry-After)"),
     503: problem(
       "unavailable: the event is busy, or Turnstile could not be verified; try again after Retry-After",
@@ -72,7 +78,11 @@ const served = { ...claim, hide: true, request: { params: claim.request.params }
 export const claims = router
   .openapi(served, async (c) => {
     const { id } = c.req.valid("param");
-    const result = await c.var.services.events.claim(id, c.var.userId, waitUntilOf(c));
+    // Only an event with a waiting room reads it; a ticket is checked where it is presented.
+    const hasTicket = c.req.header(QUEUE_TICKET_HEADER)
+      ? (await presentedTicket(c, id)) !== null
+      : false;
+    const result = await c.var.services.events.claim(id, c.var.userId, waitUntilOf(c), hasTicket);
     switch (result.outcome) {
       // The coupon's JSON was built once, in the object (byte-identical to c.json's).
       case "issued":

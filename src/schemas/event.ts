@@ -9,6 +9,7 @@ import { EVENT_STATES, MAX_STOCK } from "../../domain/ledger.ts";
 import { JURISDICTIONS, REGIONS } from "../../domain/placement.ts";
 import { perSink, SINK_STATES } from "../../domain/sinks.ts";
 import { Timestamp } from "./common.ts";
+import { CreateQueueBody, QueueSchema } from "./queue.ts";
 
 const MAX_WAVES = 1000;
 
@@ -41,6 +42,7 @@ export const EventSchema = z
     jurisdiction: JurisdictionSchema.optional().openapi({
       description: "Shown when the event has one.",
     }),
+    queue: QueueSchema.nullable(),
   })
   .openapi("Event");
 
@@ -60,6 +62,10 @@ export const CreateEventBody = z
       .openapi({ description: "Defaults to all stock in one wave at startsAt." }),
     region: RegionSchema.optional(),
     jurisdiction: JurisdictionSchema.optional(),
+    queue: CreateQueueBody.optional().openapi({
+      description:
+        "A waiting room: users join from opensAt (before startsAt) and are admitted by a fair draw.",
+    }),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -72,6 +78,13 @@ export const CreateEventBody = z
         code: "custom",
         path: ["couponExpiresAt"],
         message: "couponExpiresAt must be after startsAt",
+      });
+    }
+    if (body.queue && Date.parse(body.queue.opensAt) >= startsAt) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["queue", "opensAt"],
+        message: "opensAt must be before startsAt",
       });
     }
     if (!body.waves) return;

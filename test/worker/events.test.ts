@@ -38,6 +38,7 @@ describe("event lifecycle", () => {
       couponExpiresAt: null,
       waves: [{ at: input.startsAt, quantity: 7 }],
       nextWaveAt: null,
+      queue: null,
     });
   });
 

@@ -19,6 +19,19 @@ export class TestCouponEvent extends CouponEvent {
   claimCalls = 0;
   /** Calls that carried them (`claimBatch`), so tests can see batches form. */
   claimBatchCalls = 0;
+  /** Waiting room: reports of joins, the joins they carried, asks for the draw table. */
+  joinReports = 0;
+  joinsReported = 0;
+  roomTableCalls = 0;
+
+  protected override joinReportArrived(count: number): void {
+    this.joinReports += 1;
+    this.joinsReported += count;
+  }
+
+  protected override roomTableAsked(): void {
+    this.roomTableCalls += 1;
+  }
 
   protected override sinks(): Sinks {
     const replaced = this.testHooks.sinks;

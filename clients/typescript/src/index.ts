@@ -10,6 +10,8 @@ import type { components, paths } from "./schema.d.ts";
 export type { components, paths };
 export type Coupon = components["schemas"]["Coupon"];
 export type Problem = components["schemas"]["Problem"];
+export type QueueTicket = components["schemas"]["QueueTicket"];
+export type QueueStatus = components["schemas"]["QueueStatus"];
 export type CouponPage =
   paths["/v1/me/coupons"]["get"]["responses"][200]["content"]["application/json"];
 /** Every problem type of the contract (`/problems/<slug>`), as listed by the document. */
@@ -30,6 +32,7 @@ const PROBLEM_SLUGS: Record<ProblemSlug, true> = {
   "not-started": true,
   paused: true,
   ended: true,
+  queued: true,
   "already-redeemed": true,
   conflict: true,
   held: true,
@@ -142,16 +145,45 @@ export class CouponClient {
    */
   async claim(
     eventId: string,
-    opts: { turnstileToken?: string } = {},
+    opts: { turnstileToken?: string; queueTicket?: string } = {},
   ): Promise<{ coupon: Coupon; created: boolean }> {
-    const turnstile = opts.turnstileToken
-      ? { "CF-Turnstile-Response": opts.turnstileToken }
-      : undefined;
+    const header = {
+      ...(opts.turnstileToken ? { "CF-Turnstile-Response": opts.turnstileToken } : {}),
+      ...(opts.queueTicket ? { "Queue-Ticket": opts.queueTicket } : {}),
+    };
     const res = await this.api.POST("/v1/events/{id}/claims", {
-      params: { path: { id: eventId }, header: turnstile },
+      params: { path: { id: eventId }, header },
       headers: await this.#user(),
     });
     return { coupon: ok(res), created: res.response.status === 201 };
+  }
+
+  /**
+   * Joins the event's waiting room (from `queue.opensAt`): keep `ticket` for `queueStatus` and
+   * `claim`. Pass an earlier ticket to get the same one back (`created` false).
+   */
+  async joinQueue(
+    eventId: string,
+    ticket?: string,
+  ): Promise<{ ticket: QueueTicket; created: boolean }> {
+    const res = await this.api.POST("/v1/events/{id}/queue", {
+      params: { path: { id: eventId }, header: ticket ? { "Queue-Ticket": ticket } : {} },
+      headers: await this.#user(),
+    });
+    return { ticket: ok(res), created: res.response.status === 201 };
+  }
+
+  /** The user's place in the waiting room; `retryAfter` (seconds) says when to ask again. */
+  async queueStatus(
+    eventId: string,
+    ticket: string,
+  ): Promise<{ status: QueueStatus; retryAfter: number | undefined }> {
+    const res = await this.api.GET("/v1/events/{id}/queue/me", {
+      params: { path: { id: eventId }, header: { "Queue-Ticket": ticket } },
+      headers: await this.#user(),
+    });
+    const after = res.response.headers.get("Retry-After");
+    return { status: ok(res), retryAfter: after === null ? undefined : Number(after) };
   }
 
   /** The user's coupon of the event; 404 `not-found` when the user holds none. */

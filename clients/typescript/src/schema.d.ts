@@ -101,6 +101,7 @@ export interface paths {
             | "not-started"
             | "paused"
             | "ended"
+            | "queued"
             | "already-redeemed"
             | "conflict"
             | "held"
@@ -969,6 +970,8 @@ export interface paths {
         header?: {
           /** @description A fresh Turnstile token from the widget (single use); required only when the service runs with Turnstile. */
           "CF-Turnstile-Response"?: string;
+          /** @description The ticket from joining the event's waiting room. */
+          "Queue-Ticket"?: string;
         };
         path: {
           id: string;
@@ -1063,6 +1066,7 @@ export interface paths {
          *     - `not-started`: The event has not started yet; Retry-After gives the seconds until it starts.
          *     - `paused`: An operator has paused the event.
          *     - `ended`: The event is over (after endsAt).
+         *     - `queued`: The event has a waiting room and this user is not admitted (yet, or any more): a claim needs the Queue-Ticket of an admitted user; Retry-After says when to ask again.
          */
         409: {
           headers: {
@@ -1137,6 +1141,170 @@ export interface paths {
              *     }
              */
             "application/json": components["schemas"]["Coupon"];
+          };
+        };
+        /** @description Invalid request. `invalid-request`: The body, path, query or a header failed validation; `errors` lists each failure. Also a body that is not valid UTF-8 JSON, and a missing Idempotency-Key where one is required. */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Unauthorized. `unauthorized`: The Authorization header is missing, is not `Bearer <token>`, or the token is malformed, expired, not yet valid or badly signed. */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found. `not-found`: Unknown event, coupon or route, or a coupon that belongs to another user. */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/events/{id}/queue": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Join the event's waiting room
+     * @description From `queue.opensAt`. Answered at the edge: the ticket is signed for this user and event, the join reported to the event in batches. Everyone who joins before `startsAt` is placed by a draw from the published seed (docs/waiting-room.md); later joiners come after them, in joining order. Joining again with the ticket in `Queue-Ticket` answers 200 with the same ticket; the place never depends on which ticket. The body is ignored.
+     */
+    post: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The ticket from joining the event's waiting room. */
+          "Queue-Ticket"?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description Already joined: the same ticket */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["QueueTicket"];
+          };
+        };
+        /** @description Joined by this call */
+        201: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["QueueTicket"];
+          };
+        };
+        /** @description Invalid request. `invalid-request`: The body, path, query or a header failed validation; `errors` lists each failure. Also a body that is not valid UTF-8 JSON, and a missing Idempotency-Key where one is required. */
+        400: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Unauthorized. `unauthorized`: The Authorization header is missing, is not `Bearer <token>`, or the token is malformed, expired, not yet valid or badly signed. */
+        401: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /** @description Not found. `not-found`: Unknown event, coupon or route, or a coupon that belongs to another user. */
+        404: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+        /**
+         * @description - `not-started`: The event has not started yet; Retry-After gives the seconds until it starts.
+         *     - `sold-out`: The event has no stock left and no later wave will release more.
+         *     - `ended`: The event is over (after endsAt).
+         */
+        409: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/problem+json": components["schemas"]["Problem"];
+          };
+        };
+      };
+    };
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/events/{id}/queue/me": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The caller's place in the waiting room
+     * @description Answered at the edge from the event's snapshot and the ticket, never by asking the event per poll. `Retry-After` (while waiting) says when to ask again; it spreads a crowd's polls.
+     */
+    get: {
+      parameters: {
+        query?: never;
+        header?: {
+          /** @description The ticket from joining the event's waiting room. */
+          "Queue-Ticket"?: string;
+        };
+        path: {
+          id: string;
+        };
+        cookie?: never;
+      };
+      requestBody?: never;
+      responses: {
+        /** @description The caller's status */
+        200: {
+          headers: {
+            [name: string]: unknown;
+          };
+          content: {
+            "application/json": components["schemas"]["QueueStatus"];
           };
         };
         /** @description Invalid request. `invalid-request`: The body, path, query or a header failed validation; `errors` lists each failure. Also a body that is not valid UTF-8 JSON, and a missing Idempotency-Key where one is required. */
@@ -2295,6 +2463,7 @@ export interface components {
       nextWaveAt: string | null;
       region?: components["schemas"]["Region"];
       jurisdiction?: components["schemas"]["Jurisdiction"];
+      queue: components["schemas"]["Queue"];
     };
     /** @enum {string} */
     EventState: "scheduled" | "open" | "awaiting-release" | "paused" | "sold-out" | "ended";
@@ -2308,6 +2477,17 @@ export interface components {
      * @enum {string}
      */
     Jurisdiction: "eu" | "fedramp";
+    Queue: {
+      opensAt: string;
+      /** @description SHA-256 (hex) of the draw's seed bytes. */
+      seedCommitment: string;
+      /** @description The draw's seed (hex), from startsAt; null before. */
+      seed: string | null;
+      joined: number;
+      admittedThrough: number;
+      margin: number;
+      admitSeconds: number;
+    } | null;
     CreateEvent: {
       id: string;
       name: string;
@@ -2338,6 +2518,18 @@ export interface components {
       }[];
       region?: components["schemas"]["Region"] & unknown;
       jurisdiction?: components["schemas"]["Jurisdiction"] & unknown;
+      /** @description A waiting room: users join from opensAt (before startsAt) and are admitted by a fair draw. */
+      queue?: {
+        /**
+         * Format: date-time
+         * @example 2026-09-12T14:00:00.000Z
+         */
+        opensAt: string;
+        /** @description Admitted users not yet claimed may exceed the remaining stock by this many (default 0). */
+        margin?: number;
+        /** @description How long an admission lasts (default 120). */
+        admitSeconds?: number;
+      };
     };
     EventStats: {
       event: components["schemas"]["Event"];
@@ -2395,6 +2587,25 @@ export interface components {
         orderId: string;
         expiresAt: string;
       } | null;
+    };
+    QueueTicket: {
+      eventId: string;
+      /** @description Send it back in the Queue-Ticket header. */
+      ticket: string;
+      joinedAt: string;
+    };
+    QueueStatus: {
+      /** @enum {string} */
+      state: "waiting" | "admitted" | "sold-out" | "ended";
+      /** @description Null before the draw. */
+      position: number | null;
+      admittedThrough: number;
+      /** @description Coupons released and not issued yet. */
+      remaining: number;
+      estimatedWaitSeconds: number | null;
+      admittedUntil: string | null;
+      /** @description This user's admission ran out unused. */
+      lapsed: boolean;
     };
     /**
      * @example {
