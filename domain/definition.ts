@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { EVENT_ID_PATTERN, isWellFormed, WELL_FORMED_RULE } from "./identifiers.ts";
 import { type EventDefinition, MAX_STOCK } from "./ledger.ts";
+import { MAX_SHARDS } from "./shards.ts";
 
 /** The definition as the object stores it; checked again here because RPC is a boundary too. */
 export const eventDefinitionSchema = z
@@ -12,6 +13,7 @@ export const eventDefinitionSchema = z
     endsAt: z.number().int().nullable(),
     couponExpiresAt: z.number().int().nullable(),
     waves: z.array(z.object({ at: z.number().int(), quantity: z.number().int().min(1) })).min(1),
+    shards: z.number().int().min(2).max(MAX_SHARDS).optional(),
   })
   .strict()
   .refine((d) => d.waves.reduce((sum, w) => sum + w.quantity, 0) === d.totalStock, {
@@ -32,5 +34,6 @@ function canonical(d: EventDefinition): unknown[] {
     d.endsAt,
     d.couponExpiresAt,
     d.waves.map((w) => [w.at, w.quantity]),
+    d.shards ?? 1,
   ];
 }

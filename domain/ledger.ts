@@ -20,6 +20,8 @@ export interface EventDefinition {
   couponExpiresAt: number | null;
   /** Sorted by `at`; quantities add up to `totalStock`. */
   waves: Wave[];
+  /** Objects sharing the stock (domain/shards.ts); absent: one object. Set only when above 1. */
+  shards?: number;
 }
 
 export interface LedgerCounters {

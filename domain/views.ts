@@ -25,6 +25,8 @@ export interface EventView {
   couponExpiresAt: string | null;
   waves: { at: string; quantity: number }[];
   nextWaveAt: string | null;
+  /** How many objects share the stock, when more than one. */
+  shards?: number;
 }
 
 export const COUPON_STATUSES = ["issued", "redeemed", "expired"] as const;
@@ -132,6 +134,7 @@ export function eventView(def: EventDefinition, counters: LedgerCounters, now: n
     couponExpiresAt: isoOrNull(def.couponExpiresAt),
     waves: def.waves.map((w) => ({ at: iso(w.at), quantity: w.quantity })),
     nextWaveAt: isoOrNull(next),
+    ...(def.shards !== undefined ? { shards: def.shards } : {}),
   };
 }
 

@@ -1,7 +1,9 @@
 import type { Clock } from "../../domain/clock.ts";
+import { shardOfCoupon } from "../../domain/coupon-id.ts";
 import type { LifecycleAnswer } from "../../domain/coupon-lifecycle.ts";
 import { directoryShard } from "../../domain/directory-shard.ts";
 import type { EventDefinition } from "../../domain/ledger.ts";
+import { couponObjectName, shardCount, shardName, shardOf } from "../../domain/shards.ts";
 import {
   type ClaimAnswer,
   type ClaimBatchAnswer,
@@ -15,12 +17,13 @@ import {
 import { redisFor } from "../../platform/redis.ts";
 import { readSnapshot } from "../../platform/snapshot-registry.ts";
 import { withTimeout } from "../../platform/timeout.ts";
-import { ClaimBatcher } from "./claim-batcher.ts";
+import { type BatchedClaim, ClaimBatcher } from "./claim-batcher.ts";
 import { EdgeRefusals } from "./edge-refusals.ts";
 import { type EventObjects, type EventStub, eventObjects } from "./event-objects.ts";
 import { type Entry, EventSnapshots } from "./event-snapshots.ts";
 import { asUnavailable, CALL_TIMEOUT_MS, callObject } from "./object-call.ts";
 import { pollUntil } from "./poll-until.ts";
+import { ShardHolders } from "./shard-holders.ts";
 import type { WaitUntil } from "./wait-until.ts";
 
 /** `GET /v1/events/{id}` answers from a snapshot at most this old (the contract allows 1 s). */
@@ -45,6 +48,7 @@ export class EventClient {
   readonly #objects: EventObjects;
   readonly #batcher = new ClaimBatcher();
   readonly #snapshots = new EventSnapshots();
+  readonly #shardHolders = new ShardHolders();
   /** Loads under way, by key: a token, never their promise (see #load). */
   readonly #loading = new Map<string, object>();
   readonly #refusals = new EdgeRefusals((eventId, counts) =>
@@ -91,6 +95,8 @@ export class EventClient {
     const entry = await this.#known(eventId);
     if (!entry) return { outcome: "unknown-event" };
     const snapshot = entry.snapshot;
+    const shards = shardCount(snapshot.def);
+    if (shards > 1) return this.#claimSharded(eventId, entry, userId, shards, waitUntil);
     const refusal = this.#refusals.refuse(eventId, entry, userId, this.#now(eventId), waitUntil);
     if (refusal) return { outcome: "refused", refusal, counters: snapshot };
     const batched = await this.#batcher.claim(
@@ -99,14 +105,65 @@ export class EventClient {
       (userIds) => this.#claimBatch(eventId, entry, userIds),
       { deadlineMs: CALL_TIMEOUT_MS * 2, waitUntil },
     );
+    return this.#claimAnswer(eventId, entry, batched);
+  }
+
+  /**
+   * A sharded event's claim (docs/shards.md): decided by the user's shard, in batches per shard;
+   * refused here only from the event's snapshot and that shard's holders.
+   */
+  async #claimSharded(
+    eventId: string,
+    entry: Entry,
+    userId: string,
+    shards: number,
+    waitUntil?: WaitUntil,
+  ): Promise<ClaimAnswer> {
+    const name = shardName(eventId, shardOf(eventId, userId, shards));
+    const holders = this.#shardHolders.get(name);
+    const now = this.#now(eventId);
+    const refusal = this.#refusals.refuse(eventId, entry, userId, now, waitUntil, holders);
+    if (refusal) return { outcome: "refused", refusal, counters: entry.snapshot };
+    const batched = await this.#batcher.claim(
+      name,
+      userId,
+      (userIds) => this.#claimShare(name, userIds),
+      { deadlineMs: CALL_TIMEOUT_MS * 2, waitUntil },
+    );
+    return this.#claimAnswer(eventId, entry, batched);
+  }
+
+  #claimAnswer(eventId: string, entry: Entry, batched: BatchedClaim): ClaimAnswer {
     switch (batched.outcome) {
       case "unknown-event":
         return batched;
       case "failed":
         throw asUnavailable(batched.error);
       default: {
-        const current = this.#snapshots.peek(eventId)?.snapshot ?? snapshot;
+        const current = this.#snapshots.peek(eventId)?.snapshot ?? entry.snapshot;
         return { ...batched.decision, counters: current };
+      }
+    }
+  }
+
+  /**
+   * One call for a shard's batch. A shard's counters are its own, not the event's, so the
+   * snapshot does not follow them (the coordinator's does); its holders are kept per shard.
+   */
+  async #claimShare(name: string, userIds: string[]): Promise<ClaimBatchAnswer> {
+    const wantHolders = this.#shardHolders.startAsking(name);
+    let answer: ClaimBatchAnswer | undefined;
+    try {
+      answer = await this.#call<ClaimBatchAnswer>(name, (o) =>
+        o.claimShare(userIds, { wantHolders }),
+      );
+      return answer;
+    } finally {
+      if (wantHolders) {
+        this.#shardHolders.doneAsking(
+          name,
+          answer?.outcome === "decided" ? answer.holders : undefined,
+        );
       }
     }
   }
@@ -129,8 +186,11 @@ export class EventClient {
   }
 
   async claimOf(eventId: string, userId: string): Promise<CouponView | null | undefined> {
-    if (!(await this.#known(eventId))) return undefined;
-    return this.#call(eventId, (o) => o.claimOf(userId));
+    const entry = await this.#known(eventId);
+    if (!entry) return undefined;
+    const shards = shardCount(entry.snapshot.def);
+    const name = shards > 1 ? shardName(eventId, shardOf(eventId, userId, shards)) : eventId;
+    return this.#call(name, (o) => o.claimOf(userId));
   }
 
   /** Registers the id first, so that the directory knows every event that may exist. */
@@ -153,33 +213,33 @@ export class EventClient {
   async stats(eventId: string): Promise<StatsView | null> {
     if (!(await this.#known(eventId))) return null;
     await this.#refusals.report(eventId);
-    return this.#call(eventId, (o) => o.stats());
+    return this.#call(eventId, (o) => o.currentStats());
   }
 
   /** The owner's coupon (null: unknown, or another user's), or null when the event does not exist. */
   coupon(eventId: string, couponId: string, userId: string): Promise<CouponView | null> {
-    return this.#existing(eventId, (o) => o.coupon(couponId, userId));
+    return this.#holding(eventId, couponId, (o) => o.coupon(couponId, userId));
   }
 
   redeem(
     eventId: string,
     input: { couponId: string; userId: string; orderId: string; idempotencyKey: string },
   ): Promise<LifecycleAnswer | null> {
-    return this.#existing<LifecycleAnswer>(eventId, (o) => o.redeem(input));
+    return this.#holding<LifecycleAnswer>(eventId, input.couponId, (o) => o.redeem(input));
   }
 
   hold(
     eventId: string,
     input: { couponId: string; userId: string; orderId: string; ttlSeconds: number },
   ): Promise<LifecycleAnswer | null> {
-    return this.#existing<LifecycleAnswer>(eventId, (o) => o.hold(input));
+    return this.#holding<LifecycleAnswer>(eventId, input.couponId, (o) => o.hold(input));
   }
 
   restore(
     eventId: string,
     input: { couponId: string; orderId: string },
   ): Promise<LifecycleAnswer | null> {
-    return this.#existing<LifecycleAnswer>(eventId, (o) => o.restore(input));
+    return this.#holding<LifecycleAnswer>(eventId, input.couponId, (o) => o.restore(input));
   }
 
   deadLetters(eventId: string) {
@@ -194,6 +254,21 @@ export class EventClient {
   async #existing<T>(eventId: string, fn: (o: EventStub) => PromiseLike<T>): Promise<T | null> {
     if (!(await this.#known(eventId))) return null;
     return this.#call(eventId, fn);
+  }
+
+  /**
+   * A call on the object holding the coupon (a sharded event's: the shard its id names); null
+   * when the event does not exist or the id cannot be one of its coupons.
+   */
+  async #holding<T>(
+    eventId: string,
+    couponId: string,
+    fn: (o: EventStub) => PromiseLike<T>,
+  ): Promise<T | null> {
+    const entry = await this.#known(eventId);
+    if (!entry) return null;
+    const name = couponObjectName(eventId, shardOfCoupon(couponId), shardCount(entry.snapshot.def));
+    return name === null ? null : this.#call(name, fn);
   }
 
   /** The event's entry, loaded when unseen (or unknown for a while); may be old. Null: none. */
@@ -243,7 +318,7 @@ export class EventClient {
     const entry = this.#snapshots.peek(eventId);
     if (entry && (!opts.fresh || isFresh(entry, this.#now(eventId)))) return entry;
     const exists = entry ? true : await this.#directory(eventId).has(eventId);
-    const snapshot = exists ? await this.#call(eventId, (o) => o.snapshot()) : null;
+    const snapshot = exists ? await this.#call(eventId, (o) => o.currentSnapshot()) : null;
     if (!snapshot) {
       this.#snapshots.markUnknown(eventId, this.#now(eventId));
       return null;
@@ -265,9 +340,12 @@ export class EventClient {
     }
   }
 
-  /** Calls the event's object through the one seam (event-objects.ts), with a deadline. */
-  #call<T>(eventId: string, fn: (o: EventStub) => PromiseLike<T>): Promise<T> {
-    return callObject(() => fn(this.#objects.event(eventId)));
+  /**
+   * Calls an object of the event through the one seam (event-objects.ts), with a deadline: the
+   * event's own (named by its id) or one of its shards (domain/shards.ts shardName).
+   */
+  #call<T>(name: string, fn: (o: EventStub) => PromiseLike<T>): Promise<T> {
+    return callObject(() => fn(this.#objects.event(name)));
   }
 
   #directory(eventId: string) {

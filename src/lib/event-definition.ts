@@ -18,5 +18,7 @@ export function toDefinition(body: CreateEventInput): EventDefinition {
     endsAt: msOrNull(body.endsAt),
     couponExpiresAt: msOrNull(body.couponExpiresAt),
     waves,
+    // One shard is the unsharded layout: stored as before, so the definition stays the same.
+    ...(body.shards !== undefined && body.shards > 1 ? { shards: body.shards } : {}),
   };
 }

@@ -6,6 +6,7 @@ import {
   WELL_FORMED_RULE,
 } from "../../domain/identifiers.ts";
 import { EVENT_STATES, MAX_STOCK } from "../../domain/ledger.ts";
+import { MAX_SHARDS } from "../../domain/shards.ts";
 import { perSink, SINK_STATES } from "../../domain/sinks.ts";
 import { Timestamp } from "./common.ts";
 
@@ -27,6 +28,11 @@ export const EventSchema = z
     couponExpiresAt: z.string().nullable(),
     waves: z.array(z.object({ at: z.string(), quantity: z.number().int() })),
     nextWaveAt: z.string().nullable(),
+    shards: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "Objects sharing the stock; shown when above 1." }),
   })
   .openapi("Event");
 
@@ -44,6 +50,9 @@ export const CreateEventBody = z
       .max(MAX_WAVES)
       .optional()
       .openapi({ description: "Defaults to all stock in one wave at startsAt." }),
+    shards: z.number().int().min(1).max(MAX_SHARDS).optional().openapi({
+      description: "Objects sharing the event's stock (default 1); see docs/shards.md.",
+    }),
   })
   .strict()
   .superRefine((body, ctx) => {
