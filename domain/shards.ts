@@ -8,6 +8,12 @@ import type { EventDefinition, Refusal } from "./ledger.ts";
  * always lands on the same shard, so one coupon per user stays a local, exact decision.
  */
 
+/**
+ * How a shard's or the coordinator's "not now" starts (no lease came in time, a shard did not
+ * answer a recall): the Worker answers it 503 with Retry-After, and a retry is idempotent.
+ */
+export const SHARD_BUSY = "event shard busy:";
+
 /** The most shards one event may have (the create body's `shards`). */
 export const MAX_SHARDS = 64;
 

@@ -36,6 +36,7 @@ import {
   type LeaseRequest,
   leaseWant,
   lowMark,
+  SHARD_BUSY,
   type ShareTotals,
   shardCount,
   shareDefinition,
@@ -275,7 +276,7 @@ export class CouponEvent extends DurableObject<Env> {
         }
         break;
       }
-      if (Date.now() > deadline) throw new Error("no stock lease came in time; try again");
+      if (Date.now() > deadline) throw new Error(`${SHARD_BUSY} no stock lease came in time`);
     }
     this.#topUp(def, share);
     const now = this.clock.now();

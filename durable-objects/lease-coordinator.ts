@@ -4,6 +4,7 @@ import {
   grantSize,
   type LeaseAnswer,
   type LeaseRequest,
+  SHARD_BUSY,
   type ShareTotals,
   shardCount,
   shardName,
@@ -131,7 +132,7 @@ export class LeaseCoordinator {
       return { outcome: "granted", granted };
     }
     // A shard that did not answer may hold stock: saying "sold out" now could be untrue.
-    if (!answered) throw new Error("a shard did not answer the recall; try again");
+    if (!answered) throw new Error(`${SHARD_BUSY} a shard did not answer the recall`);
     const now = this.#host.clock().now();
     const released = releasedAt(def, now);
     // Issued counts are lower bounds: short of `released`, stock is still on its way somewhere.

@@ -3,7 +3,13 @@ import { shardOfCoupon } from "../../domain/coupon-id.ts";
 import type { LifecycleAnswer } from "../../domain/coupon-lifecycle.ts";
 import { directoryShard } from "../../domain/directory-shard.ts";
 import type { EventDefinition } from "../../domain/ledger.ts";
-import { couponObjectName, shardCount, shardName, shardOf } from "../../domain/shards.ts";
+import {
+  couponObjectName,
+  SHARD_BUSY,
+  shardCount,
+  shardName,
+  shardOf,
+} from "../../domain/shards.ts";
 import {
   type ClaimAnswer,
   type ClaimBatchAnswer,
@@ -17,6 +23,7 @@ import {
 import { redisFor } from "../../platform/redis.ts";
 import { readSnapshot } from "../../platform/snapshot-registry.ts";
 import { withTimeout } from "../../platform/timeout.ts";
+import { ProblemError } from "../problems.ts";
 import { type BatchedClaim, ClaimBatcher } from "./claim-batcher.ts";
 import { EdgeRefusals } from "./edge-refusals.ts";
 import { type EventObjects, type EventStub, eventObjects } from "./event-objects.ts";
@@ -158,6 +165,12 @@ export class EventClient {
         o.claimShare(userIds, { wantHolders }),
       );
       return answer;
+    } catch (err) {
+      if (!(err instanceof Error && err.message.includes(SHARD_BUSY))) throw err;
+      throw new ProblemError("unavailable", {
+        detail: "The event is busy; try again.",
+        retryAfter: 1,
+      });
     } finally {
       if (wantHolders) {
         this.#shardHolders.doneAsking(
