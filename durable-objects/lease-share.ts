@@ -1,3 +1,4 @@
+import { secondsUntil } from "../domain/ledger.ts";
 import type { Grant, LeaseAnswer, ShareTotals } from "../domain/shards.ts";
 
 /** A coordinator's refusal a shard keeps, so its users are not each sent to ask again. */
@@ -109,11 +110,14 @@ export class LeaseShare {
   verdict(now: number): Extract<LeaseAnswer, { outcome: "refused" }> | null {
     const v = this.#verdict;
     if (!v) return null;
-    if (v.answer.until !== null && now >= v.answer.until) {
+    const until = v.answer.until;
+    if (until === null) return v.answer;
+    if (now >= until) {
       this.#verdict = null;
       return null;
     }
-    return v.answer;
+    // Retry-After counts down to the wave (or the start) the answer waits for.
+    return { ...v.answer, refusal: { ...v.answer.refusal, retryAfter: secondsUntil(until, now) } };
   }
 
   keepVerdict(answer: Extract<LeaseAnswer, { outcome: "refused" }>): void {

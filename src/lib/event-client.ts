@@ -13,6 +13,7 @@ import {
 import {
   type ClaimAnswer,
   type ClaimBatchAnswer,
+  type ClaimDecision,
   type CouponView,
   type DefineResult,
   type EventSnapshot,
@@ -137,7 +138,25 @@ export class EventClient {
       (userIds) => this.#claimShare(name, userIds),
       { deadlineMs: CALL_TIMEOUT_MS * 2, waitUntil },
     );
+    if (batched.outcome === "decided") this.#soldOutSeen(eventId, batched.decision);
     return this.#claimAnswer(eventId, entry, batched);
+  }
+
+  /**
+   * A shard says sold-out only once the coordinator found every coupon issued (and no wave to
+   * come): the snapshot may say so too, so that the edge refuses the next newcomers itself.
+   */
+  #soldOutSeen(eventId: string, decision: ClaimDecision): void {
+    if (decision.outcome !== "refused" || decision.refusal.slug !== "sold-out") return;
+    const current = this.#snapshots.peek(eventId)?.snapshot;
+    if (!current || current.issued >= current.def.totalStock) return;
+    const more = current.def.totalStock - current.issued;
+    this.#snapshots.update(eventId, {
+      issued: current.def.totalStock,
+      paused: current.paused,
+      version: current.version + more,
+      asOf: current.asOf,
+    });
   }
 
   #claimAnswer(eventId: string, entry: Entry, batched: BatchedClaim): ClaimAnswer {
