@@ -474,6 +474,26 @@ export class CouponEvent extends DurableObject<Env> {
     return { requeued };
   }
 
+  /** The event's dead letters: a sharded event's, gathered from its shards. */
+  async currentDeadLetters(limit = 100): Promise<DeadLetter[] | null> {
+    const own = this.deadLetters(limit);
+    if (!own || !this.#coordinator) return own;
+    const parts = await Promise.all(
+      this.#coordinator.shards().map(([, shard]) => shard.deadLetters(limit)),
+    );
+    return [...own, ...parts.flatMap((part) => part ?? [])].slice(0, limit);
+  }
+
+  /** Operator action on the whole event: a sharded event's shards each retry theirs. */
+  async requeueAllDeadLetters(): Promise<{ requeued: number } | null> {
+    const own = this.requeueDeadLetters();
+    if (!own || !this.#coordinator) return own;
+    const parts = await Promise.all(
+      this.#coordinator.shards().map(([, shard]) => shard.requeueDeadLetters()),
+    );
+    return { requeued: parts.reduce((n, part) => n + (part?.requeued ?? 0), own.requeued) };
+  }
+
   /**
    * Drains the outbox one step at a time. Sink failures never escape (the platform's own alarm
    * retries stop after a few attempts): the next alarm is always set here, last.

@@ -20,6 +20,8 @@ const EVENT_METHODS = new Set<string>([
   "stats",
   "deadLetters",
   "requeueDeadLetters",
+  "currentDeadLetters",
+  "requeueAllDeadLetters",
 ] satisfies (keyof CouponEvent)[]);
 const DIRECTORY_METHODS = new Set<string>(["register", "has"] satisfies (keyof EventDirectory)[]);
 

@@ -275,11 +275,11 @@ export class EventClient {
   }
 
   deadLetters(eventId: string) {
-    return this.#existing(eventId, (o) => o.deadLetters());
+    return this.#existing(eventId, (o) => o.currentDeadLetters());
   }
 
   requeueDeadLetters(eventId: string) {
-    return this.#existing(eventId, (o) => o.requeueDeadLetters());
+    return this.#existing(eventId, (o) => o.requeueAllDeadLetters());
   }
 
   /** A call on an existing event's object; null when the event does not exist. */
