@@ -5,7 +5,6 @@ import {
   type LeaseAnswer,
   type LeaseRequest,
   SHARD_BUSY,
-  type ShareTotals,
   shardCount,
   shardName,
 } from "../domain/shards.ts";
@@ -206,4 +205,3 @@ function assertRequest(req: LeaseRequest, shards: number): void {
   if (!ok) throw new TypeError("malformed lease request");
 }
 
-export type { ShareTotals };

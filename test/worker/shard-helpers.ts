@@ -39,7 +39,12 @@ export async function useShardedClock(eventId: string, shards: number, clock: Cl
  * Every claim at once (in waves of `concurrency`), each retried after a 503 as a client would;
  * the answers in the order they came.
  */
-export async function burst(eventId: string, users: string[], concurrency = users.length) {
+export async function burst(
+  eventId: string,
+  users: string[],
+  concurrency = users.length,
+  afterWave?: (wave: readonly Answer[]) => Promise<void>,
+) {
   const answers: Answer[] = [];
   let order = 0;
   const one = async (user: string) => {
@@ -61,7 +66,9 @@ export async function burst(eventId: string, users: string[], concurrency = user
     }
   };
   for (let i = 0; i < users.length; i += concurrency) {
+    const from = answers.length;
     await Promise.all(users.slice(i, i + concurrency).map(one));
+    await afterWave?.(answers.slice(from));
   }
   return answers;
 }
