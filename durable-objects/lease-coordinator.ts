@@ -204,4 +204,3 @@ function assertRequest(req: LeaseRequest, shards: number): void {
     typeof req.urgent === "boolean";
   if (!ok) throw new TypeError("malformed lease request");
 }
-
