@@ -2,6 +2,7 @@ import { z } from "zod";
 import { EVENT_ID_PATTERN, isWellFormed, WELL_FORMED_RULE } from "./identifiers.ts";
 import { type EventDefinition, MAX_STOCK } from "./ledger.ts";
 import { JURISDICTIONS, REGIONS } from "./placement.ts";
+import { MAX_SHARDS } from "./shards.ts";
 
 /** The definition as the object stores it; checked again here because RPC is a boundary too. */
 export const eventDefinitionSchema = z
@@ -24,6 +25,7 @@ export const eventDefinitionSchema = z
       .strict()
       .nullable()
       .optional(),
+    shards: z.number().int().min(2).max(MAX_SHARDS).optional(),
   })
   .strict()
   .refine((d) => d.waves.reduce((sum, w) => sum + w.quantity, 0) === d.totalStock, {
@@ -50,5 +52,6 @@ function canonical(d: EventDefinition): unknown[] {
     d.region ?? null,
     d.jurisdiction ?? null,
     d.queue ? [d.queue.opensAt, d.queue.margin, d.queue.admitSeconds] : null,
+    d.shards ?? 1,
   ];
 }

@@ -29,6 +29,8 @@ export interface EventDefinition {
   jurisdiction?: Jurisdiction | null;
   /** The waiting room's rules; absent or null: no room (domain/admission.ts). */
   queue?: QueueRules | null;
+  /** Objects sharing the stock (domain/shards.ts); absent: one object. Set only when above 1. */
+  shards?: number;
 }
 
 export interface LedgerCounters {

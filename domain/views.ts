@@ -33,6 +33,8 @@ export interface EventView {
   jurisdiction?: Jurisdiction;
   /** The waiting room (API.md "Waiting room"); null for an event without one. */
   queue: QueueView | null;
+  /** How many objects share the stock, when more than one. */
+  shards?: number;
 }
 
 export interface QueueView {
@@ -143,6 +145,7 @@ export function eventView(
     ...(def.region ? { region: def.region } : {}),
     ...(def.jurisdiction ? { jurisdiction: def.jurisdiction } : {}),
     queue: queueView(def, counters.room, now),
+    ...(def.shards !== undefined ? { shards: def.shards } : {}),
   };
 }
 

@@ -30,10 +30,23 @@ import {
   REFUSAL_SLUGS,
   type RefusalSlug,
 } from "../domain/ledger.ts";
+import { sumStats } from "../domain/shard-stats.ts";
+import {
+  type Grant,
+  type LeaseAnswer,
+  type LeaseRequest,
+  leaseWant,
+  lowMark,
+  SHARD_BUSY,
+  type ShareTotals,
+  shardCount,
+  shareDefinition,
+} from "../domain/shards.ts";
 import type { CouponRecord } from "../domain/sinks.ts";
 import {
   type ClaimAnswer,
   type ClaimBatchAnswer,
+  type ClaimDecision,
   type ClaimResult,
   type CouponRow,
   couponView,
@@ -51,8 +64,17 @@ import { AlarmPlan, DRAIN_ERROR_RETRY_MS, realTime } from "./alarm-plan.ts";
 import { ClaimsStore } from "./claims-store.ts";
 import { drainStep } from "./drain.ts";
 import { eventStats, Rejections } from "./event-stats.ts";
+import { LeaseCoordinator } from "./lease-coordinator.ts";
+import { LeaseShare } from "./lease-share.ts";
 import { type DeadLetter, Outbox } from "./outbox.ts";
 import { Publications } from "./publications.ts";
+import {
+  coordinatorOf,
+  pauseFor,
+  RETRY_PAUSE_MS,
+  SHARE_DEADLINE_MS,
+  waitForLease,
+} from "./shard-calls.ts";
 import { SinkStatusStore } from "./sink-status.ts";
 import { migrate } from "./storage-schema.ts";
 import { type JoinReport, MAX_JOIN_REPORT, type RoomTable, WaitingRoom } from "./waiting-room.ts";
@@ -85,6 +107,9 @@ export class CouponEvent extends DurableObject<Env> {
   /** The isolate's configuration and clients. */
   readonly #services: Services;
   readonly #room: WaitingRoom;
+  /** A sharded event's roles (docs/shards.md): its coordinator, or one of its shards. */
+  #coordinator: LeaseCoordinator | null = null;
+  #share: LeaseShare | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -100,10 +125,14 @@ export class CouponEvent extends DurableObject<Env> {
     this.#publications = new Publications({
       services: this.#services,
       waitUntil: (work) => ctx.waitUntil(work),
-      snapshot: () => this.snapshot(),
-      stats: () => this.stats(),
+      // A shard never publishes the event's snapshot (the coordinator does, summed), and its
+      // outbox summary goes under its own name.
+      snapshot: () => (this.#share ? null : this.snapshot()),
+      stats: () => this.#summaryStats(),
     });
     this.#load();
+    this.#share = LeaseShare.load(ctx.storage.sql);
+    this.#roles();
     ctx.blockConcurrencyWhile(async () => {
       // A restart must never strand records: make sure a drain is coming if any are waiting.
       if ((await this.#alarm.load()) === null && this.#outbox.pending().pending > 0) {
@@ -112,12 +141,16 @@ export class CouponEvent extends DurableObject<Env> {
     });
   }
 
-  /** Creates the event, or confirms an identical earlier create. */
-  define(input: EventDefinition): DefineResult {
+  /**
+   * Creates the event, or confirms an identical earlier create. A sharded event's shards all
+   * join before this returns (again on a repeated create, so one that failed half way heals).
+   */
+  async define(input: EventDefinition): Promise<DefineResult> {
     const def = eventDefinitionSchema.parse(input);
     const now = this.clock.now();
     if (this.#def) {
       const outcome = sameDefinition(this.#def, def) ? "unchanged" : "conflict";
+      if (outcome === "unchanged" && this.#coordinator) await this.#joinShards(this.#def);
       return { outcome, snapshot: this.#snapshot(this.#def, now) };
     }
     this.ctx.storage.sql.exec(
@@ -130,6 +163,8 @@ export class CouponEvent extends DurableObject<Env> {
       this.#alarm.noLaterThan(realTime(this.#room.nextDue(def), this.clock));
     }
     this.#def = def;
+    this.#roles();
+    if (this.#coordinator) await this.#joinShards(def);
     this.#publications.snapshotSoon();
     return { outcome: "created", snapshot: this.#snapshot(def, now) };
   }
@@ -176,8 +211,20 @@ export class CouponEvent extends DurableObject<Env> {
     return this.#room.placeOf(userId);
   }
 
-  /** Pauses or resumes at once; repeating either is harmless. */
-  setPaused(paused: boolean): EventSnapshot | null {
+  /**
+   * Pauses or resumes at once; repeating either is harmless. A sharded event's shards all follow
+   * before this returns.
+   */
+  async setPaused(paused: boolean): Promise<EventSnapshot | null> {
+    const snapshot = this.#setPaused(paused);
+    if (snapshot && this.#coordinator) {
+      await this.#coordinator.pauseAll(paused);
+      this.#publications.snapshotSoon();
+    }
+    return snapshot;
+  }
+
+  #setPaused(paused: boolean): EventSnapshot | null {
     if (!this.#def) return null;
     if (this.#counters.paused !== paused) {
       this.ctx.storage.sql.exec(
@@ -221,6 +268,7 @@ export class CouponEvent extends DurableObject<Env> {
     this.claimsArrived(userIds.length);
     const def = this.#def;
     if (!def) return { outcome: "unknown-event" };
+    if (shardCount(def) > 1) throw new TypeError("a sharded event's claims go to its shards");
     for (const userId of userIds) assertUserId(userId);
     const now = this.clock.now();
     const rules = def.queue;
@@ -238,20 +286,11 @@ export class CouponEvent extends DurableObject<Env> {
       () => newCouponId(def.id),
       rules ? (userId) => this.#room.admission(userId, rules, now) : undefined,
     );
-    if (fresh.length > 0) {
-      this.ctx.storage.transactionSync(() => {
-        this.#claims.insert(fresh, now, def.couponExpiresAt);
-        this.ctx.storage.sql.exec("UPDATE event SET issued = issued + ?", fresh.length);
-      });
-      // Memory follows storage last: if the transaction throws, the counter is untouched.
-      this.#counters.issued += fresh.length;
-      this.#alarm.drainSoon();
-      this.#publications.snapshotSoon();
-      if (rules) {
-        // Used admissions make room for the next places.
-        this.#room.issued(fresh.map((row) => row.user_id));
-        this.#advanceRoom(def, now);
-      }
+    this.#issue(def, fresh, now);
+    if (rules && fresh.length > 0) {
+      // Used admissions make room for the next places.
+      this.#room.issued(fresh.map((row) => row.user_id));
+      this.#advanceRoom(def, now);
     }
     for (const result of results) {
       if (result.outcome === "refused") this.#rejections.count(result.refusal.slug);
@@ -266,6 +305,114 @@ export class CouponEvent extends DurableObject<Env> {
       if (holders) answer.holders = holders;
     }
     return answer;
+  }
+
+  /**
+   * A shard's batch (docs/shards.md): decided like `claimBatch`, from the stock the shard holds
+   * by lease. Users it has no stock for wait while it asks the coordinator for a lease (one ask
+   * at a time; the others poll), and are decided again in their order; only the coordinator's
+   * answer refuses them (sold-out, awaiting-release, ...). Below a low mark the shard asks for
+   * more in the background.
+   */
+  async claimShare(userIds: string[], opts?: { wantHolders?: boolean }): Promise<ClaimBatchAnswer> {
+    if (!Array.isArray(userIds) || userIds.length > MAX_CLAIM_BATCH) {
+      throw new TypeError(`userIds must be an array of at most ${MAX_CLAIM_BATCH} user ids`);
+    }
+    this.claimsArrived(userIds.length);
+    const def = this.#def;
+    const share = this.#share;
+    if (!def || !share) return { outcome: "unknown-event" };
+    for (const userId of userIds) assertUserId(userId);
+    const results: ClaimDecision[] = [];
+    let waiting = userIds.map((_, i) => i);
+    const deadline = Date.now() + SHARE_DEADLINE_MS;
+    while (waiting.length > 0) {
+      const now = this.clock.now();
+      waiting = this.#decideShare(def, share, userIds, waiting, results, now);
+      if (waiting.length === 0) break;
+      const answer = share.verdict(now) ?? (await this.#lease(def, share, waiting.length, true));
+      if (answer?.outcome === "refused") {
+        for (const i of waiting) {
+          results[i] = { outcome: "refused", refusal: answer.refusal };
+          this.#rejections.count(answer.refusal.slug);
+        }
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`${SHARD_BUSY} no stock lease came in time`);
+    }
+    this.#topUp(def, share);
+    const now = this.clock.now();
+    const answer: ClaimBatchAnswer = {
+      outcome: "decided",
+      results,
+      counters: this.#countersAt(now),
+    };
+    if (opts?.wantHolders === true && this.#holdersFinal(def, now)) {
+      const holders = this.#holdersFilter();
+      if (holders) answer.holders = holders;
+    }
+    return answer;
+  }
+
+  /** Coordinator: a shard asks for stock (lease-coordinator.ts). */
+  lease(req: LeaseRequest): Promise<LeaseAnswer> {
+    if (!this.#coordinator) throw new Error("this object coordinates no sharded event");
+    return this.#coordinator.lease(req);
+  }
+
+  /** Shard: makes this object shard `shard` of the event; false when it holds another. */
+  joinEvent(input: EventDefinition, shard: number): boolean {
+    const def = eventDefinitionSchema.parse(input);
+    if (!Number.isSafeInteger(shard) || shard < 0 || shard >= shardCount(def)) {
+      throw new TypeError("shard out of range");
+    }
+    if (this.#def) return sameDefinition(this.#def, def) && this.#share?.shard === shard;
+    const now = this.clock.now();
+    this.ctx.storage.transactionSync(() => {
+      this.ctx.storage.sql.exec(
+        "INSERT INTO event (singleton, definition, created_at) VALUES (1, ?, ?)",
+        JSON.stringify(def),
+        now,
+      );
+      this.#share = LeaseShare.create(this.ctx.storage.sql, shard);
+    });
+    this.#def = def;
+    return true;
+  }
+
+  /** Shard: what it was granted, gave back and issued (null: no shard). */
+  shareTotals(): ShareTotals | null {
+    return this.#share?.totals(this.#counters.issued) ?? null;
+  }
+
+  /**
+   * Shard: a recall. Adopts the grants the coordinator recorded for it (one it lost in a restart
+   * counts now, once), then gives back every unissued coupon, in one transaction.
+   */
+  giveBack(grants: Grant[]): ShareTotals | null {
+    const share = this.#share;
+    if (!share) return null;
+    if (!Array.isArray(grants) || !grants.every(isGrant)) throw new TypeError("malformed grants");
+    share.giveBack(grants, this.#counters.issued, (fn) => this.ctx.storage.transactionSync(fn));
+    return share.totals(this.#counters.issued);
+  }
+
+  /** The event's snapshot; a sharded event's counts its shards first (at most every 200 ms). */
+  async currentSnapshot(): Promise<EventSnapshot | null> {
+    await this.#coordinator?.count();
+    return this.snapshot();
+  }
+
+  /** The event's stats; a sharded event's sum its shards' (refusals, outboxes, sinks). */
+  async currentStats(): Promise<StatsView | null> {
+    const def = this.#def;
+    const own = this.stats();
+    if (!def || !own || !this.#coordinator) return own;
+    const parts = await this.#coordinator.shardStats();
+    const issued = parts.reduce((n, p) => n + p.claims.issued, 0);
+    const now = this.clock.now();
+    const event = eventView(def, { issued, paused: this.#counters.paused }, now);
+    return sumStats(event, parts, own.claims.rejected);
   }
 
   /** The owner's coupon; null when unknown or another user's (both are a 404 to the caller). */
@@ -390,6 +537,26 @@ export class CouponEvent extends DurableObject<Env> {
     return { requeued };
   }
 
+  /** The event's dead letters: a sharded event's, gathered from its shards. */
+  async currentDeadLetters(limit = 100): Promise<DeadLetter[] | null> {
+    const own = this.deadLetters(limit);
+    if (!own || !this.#coordinator) return own;
+    const parts = await Promise.all(
+      this.#coordinator.shards().map(([, shard]) => shard.deadLetters(limit)),
+    );
+    return [...own, ...parts.flatMap((part) => part ?? [])].slice(0, limit);
+  }
+
+  /** Operator action on the whole event: a sharded event's shards each retry theirs. */
+  async requeueAllDeadLetters(): Promise<{ requeued: number } | null> {
+    const own = this.requeueDeadLetters();
+    if (!own || !this.#coordinator) return own;
+    const parts = await Promise.all(
+      this.#coordinator.shards().map(([, shard]) => shard.requeueDeadLetters()),
+    );
+    return { requeued: parts.reduce((n, part) => n + (part?.requeued ?? 0), own.requeued) };
+  }
+
   /**
    * Drains the outbox one step at a time. Sink failures never escape (the platform's own alarm
    * retries stop after a few attempts): the next alarm is always set here, last.
@@ -471,6 +638,132 @@ export class CouponEvent extends DurableObject<Env> {
     this.#pauseChanges = row.pause_changes;
   }
 
+  /** A sharded event's object is its coordinator unless it joined as one of its shards. */
+  #roles(): void {
+    const def = this.#def;
+    if (!def || shardCount(def) <= 1 || this.#share || this.#coordinator) return;
+    this.#coordinator = new LeaseCoordinator({
+      env: this.env,
+      sql: this.ctx.storage.sql,
+      transaction: (fn) => this.ctx.storage.transactionSync(fn),
+      clock: () => this.clock,
+      def: () => this.#def,
+      paused: () => this.#counters.paused,
+      changed: () => this.#publications.snapshotSoon(),
+    });
+  }
+
+  async #joinShards(def: EventDefinition): Promise<void> {
+    await this.#coordinator?.join(def);
+    if (this.#counters.paused) await this.#coordinator?.pauseAll(true);
+  }
+
+  /** New coupons and the counter in one transaction; memory follows storage last. */
+  #issue(def: EventDefinition, fresh: CouponRow[], now: number): void {
+    if (fresh.length === 0) return;
+    this.ctx.storage.transactionSync(() => {
+      this.#claims.insert(fresh, now, def.couponExpiresAt);
+      this.ctx.storage.sql.exec("UPDATE event SET issued = issued + ?", fresh.length);
+    });
+    // If the transaction throws, the counter is untouched.
+    this.#counters.issued += fresh.length;
+    this.#share?.issuedAt(fresh.length, now);
+    this.#alarm.drainSoon();
+    this.#publications.snapshotSoon();
+  }
+
+  /**
+   * One round of a shard's batch: decides the `waiting` users (indices into `userIds`) from the
+   * leased stock, writes their coupons, fills `results`; gives back those it had no stock for.
+   */
+  #decideShare(
+    def: EventDefinition,
+    share: LeaseShare,
+    userIds: string[],
+    waiting: number[],
+    results: ClaimDecision[],
+    now: number,
+  ): number[] {
+    const ids = waiting.map((i) => userIds[i] as string);
+    const held = this.#claims.byUsers([...new Set(ids)]);
+    const plan = planClaims(shareDefinition(def, share.limit), this.#counters, now, ids, held, () =>
+      newCouponId(def.id, share.shard),
+    );
+    this.#issue(def, plan.fresh, now);
+    const lacking: number[] = [];
+    plan.results.forEach((decision, j) => {
+      const i = waiting[j] as number;
+      // Planned against the leased stock, "sold out" only means "none leased left".
+      if (decision.outcome === "refused" && decision.refusal.slug === "sold-out") lacking.push(i);
+      else {
+        results[i] = decision;
+        if (decision.outcome === "refused") this.#rejections.count(decision.refusal.slug);
+      }
+    });
+    return lacking;
+  }
+
+  /**
+   * One lease request at a time per shard: null when another was under way (this one waited for
+   * it to end; the caller decides again). `urgent`: the shard has users waiting with no stock, so
+   * the coordinator may recall other shards' remainders for them.
+   */
+  async #lease(
+    def: EventDefinition,
+    share: LeaseShare,
+    need: number,
+    urgent: boolean,
+  ): Promise<LeaseAnswer | null> {
+    if (share.leasing) {
+      await waitForLease(share);
+      return null;
+    }
+    share.leasing = true;
+    try {
+      const seq = share.nextSeq;
+      const want = Math.max(need, leaseWant(def, share.rate(Date.now())));
+      const answer = await coordinatorOf(this.env, def).lease({
+        shard: share.shard,
+        seq,
+        want,
+        urgent,
+        ...share.totals(this.#counters.issued),
+      });
+      if (answer.outcome === "granted" && answer.granted > 0) {
+        this.ctx.storage.transactionSync(() => share.adopt({ seq, granted: answer.granted }));
+      } else if (answer.outcome === "refused") share.keepVerdict(answer);
+      else {
+        share.quiet(Date.now());
+        // Stock is moving between shards: give it a moment before the caller asks again.
+        if (urgent) await pauseFor(RETRY_PAUSE_MS);
+      }
+      return answer;
+    } finally {
+      share.leasing = false;
+    }
+  }
+
+  /** Below the low mark, asks for more stock without making any claim wait for it. */
+  #topUp(def: EventDefinition, share: LeaseShare): void {
+    const now = Date.now();
+    if (share.leasing || share.isQuiet(now) || share.verdict(this.clock.now())) return;
+    const want = leaseWant(def, share.rate(now));
+    if (share.limit - this.#counters.issued >= lowMark(want)) return;
+    this.#lease(def, share, 1, false).catch((err: unknown) => {
+      console.warn(
+        JSON.stringify({ level: "warn", msg: "lease top-up failed", error: String(err) }),
+      );
+    });
+  }
+
+  /** The outbox summary this object publishes: a shard's under its own name. */
+  #summaryStats(): StatsView | null {
+    const stats = this.stats();
+    const share = this.#share;
+    if (!stats || !share) return stats;
+    return { ...stats, event: { ...stats.event, id: `${stats.event.id}/s${share.shard}` } };
+  }
+
   /** Decides and applies one change of a coupon (`owner` null: an operator's change). */
   #change(
     couponId: string,
@@ -527,10 +820,12 @@ export class CouponEvent extends DurableObject<Env> {
   }
 
   #countersAt(now: number): EventCounters {
+    // A coordinator counts its shards' coupons (as last counted: never above the truth).
+    const issued = this.#coordinator ? this.#coordinator.issued : this.#counters.issued;
     const counters: EventCounters = {
-      issued: this.#counters.issued,
+      issued,
       paused: this.#counters.paused,
-      version: this.#counters.issued + this.#pauseChanges,
+      version: issued + this.#pauseChanges,
       asOf: now,
     };
     if (this.#def?.queue) {
@@ -545,13 +840,18 @@ export class CouponEvent extends DurableObject<Env> {
     return {
       def,
       ...this.#countersAt(now),
-      holders: this.#holdersFinal(def, now) ? this.#holdersFilter() : null,
+      // A coordinator holds no coupons: each shard sends its own holders (the edge keeps them).
+      holders: !this.#coordinator && this.#holdersFinal(def, now) ? this.#holdersFilter() : null,
     };
   }
 
   /** No coupon can be issued any more, so the set of holders can no longer change. */
   #holdersFinal(def: EventDefinition, now: number): boolean {
-    return this.#counters.issued >= def.totalStock || (def.endsAt !== null && now >= def.endsAt);
+    return (
+      this.#counters.issued >= def.totalStock ||
+      (def.endsAt !== null && now >= def.endsAt) ||
+      this.#share?.verdict(now)?.refusal.slug === "sold-out"
+    );
   }
 
   #holdersFilter(): HoldersFilter | null {
@@ -563,6 +863,18 @@ export class CouponEvent extends DurableObject<Env> {
 
 function earliest(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b);
+}
+
+function isGrant(g: unknown): g is Grant {
+  const grant = g as Partial<Grant> | null;
+  return (
+    typeof grant === "object" &&
+    grant !== null &&
+    Number.isSafeInteger(grant.seq) &&
+    Number.isSafeInteger(grant.granted) &&
+    (grant.seq ?? -1) >= 0 &&
+    (grant.granted ?? 0) > 0
+  );
 }
 
 function assertUserId(userId: string): void {

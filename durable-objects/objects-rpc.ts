@@ -10,6 +10,9 @@ const EVENT_METHODS = new Set<string>([
   "snapshot",
   "setPaused",
   "claimBatch",
+  "claimShare",
+  "currentSnapshot",
+  "currentStats",
   "claimOf",
   "coupon",
   "redeem",
@@ -22,6 +25,8 @@ const EVENT_METHODS = new Set<string>([
   "reportJoins",
   "roomTable",
   "roomPlace",
+  "currentDeadLetters",
+  "requeueAllDeadLetters",
 ] satisfies (keyof CouponEvent)[]);
 const DIRECTORY_METHODS = new Set<string>([
   "register",

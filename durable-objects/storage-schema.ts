@@ -104,6 +104,28 @@ export const MIGRATIONS: readonly string[] = [
      sink TEXT PRIMARY KEY,
      claims_rowid INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // Sharded events (docs/shards.md). A coordinator's lease table: each grant by (shard, lease
+  // number), and each shard's totals as last reported. A shard's share: its index, what it was
+  // granted, what recalls took back, and its next lease number. Unsharded objects leave them empty.
+  `CREATE TABLE lease_grants (
+     shard INTEGER NOT NULL,
+     seq INTEGER NOT NULL,
+     granted INTEGER NOT NULL,
+     PRIMARY KEY (shard, seq)
+   ) WITHOUT ROWID;
+   CREATE TABLE lease_shards (
+     shard INTEGER PRIMARY KEY,
+     granted INTEGER NOT NULL DEFAULT 0,
+     returned INTEGER NOT NULL DEFAULT 0,
+     issued INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE lease_share (
+     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+     shard INTEGER NOT NULL,
+     granted INTEGER NOT NULL DEFAULT 0,
+     returned INTEGER NOT NULL DEFAULT 0,
+     next_seq INTEGER NOT NULL DEFAULT 0
+   );`,
 ];
 
 /** Applies the migrations not applied yet, up to `target` (all of them; tests stop earlier). */

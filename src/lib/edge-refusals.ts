@@ -31,15 +31,19 @@ export class EdgeRefusals {
     this.#report = report;
   }
 
-  /** The refusal the snapshot makes certain for this user (counted), or null: ask the object. */
+  /**
+   * The refusal the snapshot makes certain for this user (counted), or null: ask the object.
+   * `holders`: the user's shard's, for a sharded event (docs/shards.md).
+   */
   refuse(
     eventId: string,
     entry: Entry,
     userId: string,
     now: number,
     waitUntil?: WaitUntil,
+    holders: { mightHold(userId: string): boolean } | null = entry.holders,
   ): Refusal | null {
-    const refusal = certainRefusal(entry.snapshot.def, entry.snapshot, entry.holders, userId, now);
+    const refusal = certainRefusal(entry.snapshot.def, entry.snapshot, holders, userId, now);
     if (refusal) this.#count(eventId, refusal.slug, waitUntil);
     return refusal;
   }

@@ -1,13 +1,22 @@
 import type { QueueStatus } from "../../domain/admission.ts";
 import type { Clock } from "../../domain/clock.ts";
 import type { CouponView } from "../../domain/coupon.ts";
+import { shardOfCoupon } from "../../domain/coupon-id.ts";
 import type { LifecycleAnswer } from "../../domain/coupon-lifecycle.ts";
 import { directoryShard } from "../../domain/directory-shard.ts";
 import type { EventDefinition } from "../../domain/ledger.ts";
 import { type Placement, placementOf, samePlacement } from "../../domain/placement.ts";
 import {
+  couponObjectName,
+  SHARD_BUSY,
+  shardCount,
+  shardName,
+  shardOf,
+} from "../../domain/shards.ts";
+import {
   type ClaimAnswer,
   type ClaimBatchAnswer,
+  type ClaimDecision,
   type DefineResult,
   type EventSnapshot,
   type EventView,
@@ -17,12 +26,14 @@ import {
 import type { PlatformServices } from "../../platform/services.ts";
 import { readSnapshot } from "../../platform/snapshot-registry.ts";
 import { withTimeout } from "../../platform/timeout.ts";
-import { ClaimBatcher } from "./claim-batcher.ts";
+import { ProblemError } from "../problems.ts";
+import { type BatchedClaim, ClaimBatcher } from "./claim-batcher.ts";
 import { EdgeRefusals } from "./edge-refusals.ts";
 import { type EventObjects, type EventStub, eventObjects } from "./event-objects.ts";
 import { type Entry, EventSnapshots } from "./event-snapshots.ts";
 import { asUnavailable, CALL_TIMEOUT_MS, callObject } from "./object-call.ts";
 import { pollUntil } from "./poll-until.ts";
+import { ShardHolders } from "./shard-holders.ts";
 import type { WaitUntil } from "./wait-until.ts";
 import { type JoinAnswer, RoomClient } from "./waiting-room-client.ts";
 
@@ -50,6 +61,7 @@ export class EventClient {
   readonly #objects: EventObjects;
   readonly #batcher = new ClaimBatcher();
   readonly #snapshots = new EventSnapshots();
+  readonly #shardHolders = new ShardHolders();
   /** Loads under way, by key: a token, never their promise (see #load). */
   readonly #loading = new Map<string, object>();
   readonly #refusals = new EdgeRefusals((eventId, counts) =>
@@ -145,6 +157,8 @@ export class EventClient {
     if (!entry) return { outcome: "unknown-event" };
     const snapshot = entry.snapshot;
     const now = this.#now(eventId);
+    const shards = shardCount(snapshot.def);
+    if (shards > 1) return this.#claimSharded(eventId, entry, userId, shards, waitUntil);
     const refusal = this.#refusals.refuse(eventId, entry, userId, now, waitUntil);
     if (refusal) return { outcome: "refused", refusal, counters: snapshot };
     if (snapshot.def.queue) {
@@ -157,14 +171,93 @@ export class EventClient {
       (userIds) => this.#claimBatch(eventId, entry, userIds),
       { deadlineMs: CALL_TIMEOUT_MS * 2, waitUntil },
     );
+    return this.#claimAnswer(eventId, entry, batched);
+  }
+
+  /**
+   * A sharded event's claim (docs/shards.md): decided by the user's shard, in batches per shard;
+   * refused here only from the event's snapshot and that shard's holders.
+   */
+  async #claimSharded(
+    eventId: string,
+    entry: Entry,
+    userId: string,
+    shards: number,
+    waitUntil?: WaitUntil,
+  ): Promise<ClaimAnswer> {
+    const name = shardName(eventId, shardOf(eventId, userId, shards));
+    const holders = this.#shardHolders.get(name);
+    const now = this.#now(eventId);
+    const refusal = this.#refusals.refuse(eventId, entry, userId, now, waitUntil, holders);
+    if (refusal) return { outcome: "refused", refusal, counters: entry.snapshot };
+    const batched = await this.#batcher.claim(
+      name,
+      userId,
+      (userIds) => this.#claimShare(name, placed(entry), userIds),
+      { deadlineMs: CALL_TIMEOUT_MS * 2, waitUntil },
+    );
+    if (batched.outcome === "decided") this.#soldOutSeen(eventId, batched.decision);
+    return this.#claimAnswer(eventId, entry, batched);
+  }
+
+  /**
+   * A shard says sold-out only once the coordinator found every coupon issued (and no wave to
+   * come): the snapshot may say so too, so that the edge refuses the next newcomers itself.
+   */
+  #soldOutSeen(eventId: string, decision: ClaimDecision): void {
+    if (decision.outcome !== "refused" || decision.refusal.slug !== "sold-out") return;
+    const current = this.#snapshots.peek(eventId)?.snapshot;
+    if (!current || current.issued >= current.def.totalStock) return;
+    const more = current.def.totalStock - current.issued;
+    this.#snapshots.update(eventId, {
+      issued: current.def.totalStock,
+      paused: current.paused,
+      version: current.version + more,
+      asOf: current.asOf,
+    });
+  }
+
+  #claimAnswer(eventId: string, entry: Entry, batched: BatchedClaim): ClaimAnswer {
     switch (batched.outcome) {
       case "unknown-event":
         return batched;
       case "failed":
         throw asUnavailable(batched.error);
       default: {
-        const current = this.#snapshots.peek(eventId)?.snapshot ?? snapshot;
+        const current = this.#snapshots.peek(eventId)?.snapshot ?? entry.snapshot;
         return { ...batched.decision, counters: current };
+      }
+    }
+  }
+
+  /**
+   * One call for a shard's batch. A shard's counters are its own, not the event's, so the
+   * snapshot does not follow them (the coordinator's does); its holders are kept per shard.
+   */
+  async #claimShare(
+    name: string,
+    placement: Placement,
+    userIds: string[],
+  ): Promise<ClaimBatchAnswer> {
+    const wantHolders = this.#shardHolders.startAsking(name);
+    let answer: ClaimBatchAnswer | undefined;
+    try {
+      answer = await this.#call<ClaimBatchAnswer>(name, placement, (o) =>
+        o.claimShare(userIds, { wantHolders }),
+      );
+      return answer;
+    } catch (err) {
+      if (!(err instanceof Error && err.message.includes(SHARD_BUSY))) throw err;
+      throw new ProblemError("unavailable", {
+        detail: "The event is busy; try again.",
+        retryAfter: 1,
+      });
+    } finally {
+      if (wantHolders) {
+        this.#shardHolders.doneAsking(
+          name,
+          answer?.outcome === "decided" ? answer.holders : undefined,
+        );
       }
     }
   }
@@ -189,7 +282,9 @@ export class EventClient {
   async claimOf(eventId: string, userId: string): Promise<CouponView | null | undefined> {
     const entry = await this.#known(eventId);
     if (!entry) return undefined;
-    return this.#call(eventId, placed(entry), (o) => o.claimOf(userId));
+    const shards = shardCount(entry.snapshot.def);
+    const name = shards > 1 ? shardName(eventId, shardOf(eventId, userId, shards)) : eventId;
+    return this.#call(name, placed(entry), (o) => o.claimOf(userId));
   }
 
   /**
@@ -221,41 +316,41 @@ export class EventClient {
     if (!entry) return null;
     await this.#refusals.report(eventId);
     await this.#room.flush(eventId);
-    return this.#call(eventId, placed(entry), (o) => o.stats());
+    return this.#call(eventId, placed(entry), (o) => o.currentStats());
   }
 
   /** The owner's coupon (null: unknown, or another user's), or null when the event does not exist. */
   coupon(eventId: string, couponId: string, userId: string): Promise<CouponView | null> {
-    return this.#existing(eventId, (o) => o.coupon(couponId, userId));
+    return this.#holding(eventId, couponId, (o) => o.coupon(couponId, userId));
   }
 
   redeem(
     eventId: string,
     input: { couponId: string; userId: string; orderId: string; idempotencyKey: string },
   ): Promise<LifecycleAnswer | null> {
-    return this.#existing<LifecycleAnswer>(eventId, (o) => o.redeem(input));
+    return this.#holding<LifecycleAnswer>(eventId, input.couponId, (o) => o.redeem(input));
   }
 
   hold(
     eventId: string,
     input: { couponId: string; userId: string; orderId: string; ttlSeconds: number },
   ): Promise<LifecycleAnswer | null> {
-    return this.#existing<LifecycleAnswer>(eventId, (o) => o.hold(input));
+    return this.#holding<LifecycleAnswer>(eventId, input.couponId, (o) => o.hold(input));
   }
 
   restore(
     eventId: string,
     input: { couponId: string; orderId: string },
   ): Promise<LifecycleAnswer | null> {
-    return this.#existing<LifecycleAnswer>(eventId, (o) => o.restore(input));
+    return this.#holding<LifecycleAnswer>(eventId, input.couponId, (o) => o.restore(input));
   }
 
   deadLetters(eventId: string) {
-    return this.#existing(eventId, (o) => o.deadLetters());
+    return this.#existing(eventId, (o) => o.currentDeadLetters());
   }
 
   requeueDeadLetters(eventId: string) {
-    return this.#existing(eventId, (o) => o.requeueDeadLetters());
+    return this.#existing(eventId, (o) => o.requeueAllDeadLetters());
   }
 
   /** A call on an existing event's object; null when the event does not exist. */
@@ -263,6 +358,21 @@ export class EventClient {
     const entry = await this.#known(eventId);
     if (!entry) return null;
     return this.#call(eventId, placed(entry), fn);
+  }
+
+  /**
+   * A call on the object holding the coupon (a sharded event's: the shard its id names); null
+   * when the event does not exist or the id cannot be one of its coupons.
+   */
+  async #holding<T>(
+    eventId: string,
+    couponId: string,
+    fn: (o: EventStub) => PromiseLike<T>,
+  ): Promise<T | null> {
+    const entry = await this.#known(eventId);
+    if (!entry) return null;
+    const name = couponObjectName(eventId, shardOfCoupon(couponId), shardCount(entry.snapshot.def));
+    return name === null ? null : this.#call(name, placed(entry), fn);
   }
 
   /** The event's entry, loaded when unseen (or unknown for a while); may be old. Null: none. */
@@ -313,7 +423,9 @@ export class EventClient {
     if (entry && (!opts.fresh || isFresh(entry, this.#now(eventId)))) return entry;
     // The directory says whether the event exists and where (its jurisdiction is in the id).
     const placement = entry ? placed(entry) : await this.#directory(eventId).placement(eventId);
-    const snapshot = placement ? await this.#call(eventId, placement, (o) => o.snapshot()) : null;
+    const snapshot = placement
+      ? await this.#call(eventId, placement, (o) => o.currentSnapshot())
+      : null;
     if (!snapshot) {
       this.#snapshots.markUnknown(eventId, this.#now(eventId));
       return null;
@@ -335,15 +447,15 @@ export class EventClient {
     }
   }
 
-  /** Calls the event's object through the one seam (event-objects.ts), with a deadline. */
-  #call<T>(
-    eventId: string,
-    placement: Placement,
-    fn: (o: EventStub) => PromiseLike<T>,
-  ): Promise<T> {
-    const counted = edgeObjectCalls.get(eventId);
-    if (counted !== undefined) edgeObjectCalls.set(eventId, counted + 1);
-    return callObject(() => fn(this.#objects.event(eventId, placement)));
+  /**
+   * Calls an object of the event through the one seam (event-objects.ts), with a deadline: the
+   * event's own (named by its id) or one of its shards (domain/shards.ts shardName), all in the
+   * event's placement.
+   */
+  #call<T>(name: string, placement: Placement, fn: (o: EventStub) => PromiseLike<T>): Promise<T> {
+    const counted = edgeObjectCalls.get(name);
+    if (counted !== undefined) edgeObjectCalls.set(name, counted + 1);
+    return callObject(() => fn(this.#objects.event(name, placement)));
   }
 
   /** The placement of an event this isolate holds (refusal counts are only kept for those). */

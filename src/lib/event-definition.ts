@@ -31,5 +31,7 @@ export function toDefinition(body: CreateEventInput): EventDefinition {
           },
         }
       : {}),
+    // One shard is the unsharded layout: stored as before, so the definition stays the same.
+    ...(body.shards !== undefined && body.shards > 1 ? { shards: body.shards } : {}),
   };
 }

@@ -7,6 +7,7 @@ import {
 } from "../../domain/identifiers.ts";
 import { EVENT_STATES, MAX_STOCK } from "../../domain/ledger.ts";
 import { JURISDICTIONS, REGIONS } from "../../domain/placement.ts";
+import { MAX_SHARDS } from "../../domain/shards.ts";
 import { perSink, SINK_STATES } from "../../domain/sinks.ts";
 import { Timestamp } from "./common.ts";
 import { CreateQueueBody, QueueSchema } from "./queue.ts";
@@ -43,6 +44,11 @@ export const EventSchema = z
       description: "Shown when the event has one.",
     }),
     queue: QueueSchema.nullable(),
+    shards: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "Objects sharing the stock; shown when above 1." }),
   })
   .openapi("Event");
 
@@ -66,6 +72,9 @@ export const CreateEventBody = z
       description:
         "A waiting room: users join from opensAt (before startsAt) and are admitted by a fair draw.",
     }),
+    shards: z.number().int().min(1).max(MAX_SHARDS).optional().openapi({
+      description: "Objects sharing the event's stock (default 1); see docs/shards.md.",
+    }),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -85,6 +94,14 @@ export const CreateEventBody = z
         code: "custom",
         path: ["queue", "opensAt"],
         message: "opensAt must be before startsAt",
+      });
+    }
+    // The room's draw and admissions live in one object; a sharded event has none yet.
+    if (body.queue && body.shards !== undefined && body.shards > 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["shards"],
+        message: "an event with a waiting room has one shard (shards 1)",
       });
     }
     if (!body.waves) return;

@@ -2464,6 +2464,8 @@ export interface components {
       region?: components["schemas"]["Region"];
       jurisdiction?: components["schemas"]["Jurisdiction"];
       queue: components["schemas"]["Queue"];
+      /** @description Objects sharing the stock; shown when above 1. */
+      shards?: number;
     };
     /** @enum {string} */
     EventState: "scheduled" | "open" | "awaiting-release" | "paused" | "sold-out" | "ended";
@@ -2530,6 +2532,8 @@ export interface components {
         /** @description How long an admission lasts (default 120). */
         admitSeconds?: number;
       };
+      /** @description Objects sharing the event's stock (default 1); see docs/shards.md. */
+      shards?: number;
     };
     EventStats: {
       event: components["schemas"]["Event"];
