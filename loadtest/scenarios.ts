@@ -314,7 +314,7 @@ export function planFor(name: ScenarioName, o: PlanOptions = {}): Plan {
       return {
         kind: "room",
         name,
-        description: `${fmt(users)} users join the waiting room in the last ${windowMs / 1000} s before startsAt, ${fmt(stock)} coupons; each polls its place as Retry-After says and claims with its ticket once admitted (admissions last ${admitSeconds} s); every ${ROOM_10X.impatientEvery}th also claims once before admission`,
+        description: `${fmt(users)} users join the waiting room in the last ${windowMs / 1000} s before startsAt, ${fmt(stock)} coupons; each polls its place as Retry-After says and claims with its ticket once admitted (admissions last ${admitSeconds} s); every ${ROOM_10X.impatientEvery}th, told to wait, claims once anyway`,
         users,
         stock,
         timeScale,
