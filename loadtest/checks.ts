@@ -4,6 +4,7 @@
  * have them. Pure: the sink reads are done by the caller (loadtest/sinks.ts).
  */
 import { answerKey, percentiles, type RequestRecord, retryAfterSeconds } from "./http.ts";
+import { roomChecks } from "./room-checks.ts";
 import type { RunData } from "./run.ts";
 import type { Plan } from "./scenarios.ts";
 import type { KafkaRecord, MysqlRow } from "./sinks.ts";
@@ -28,22 +29,35 @@ const fmtMs = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${Math
 /** Latency of a request: from the moment it was written to a connection to its full answer. */
 export const serviceMs = (r: RequestRecord) => r.endAt - r.sentAt;
 
-/** The answers each kind of request may get; 429 and 503 are allowed only with Retry-After. */
-const ALLOWED: Record<RequestRecord["kind"], (r: RequestRecord) => boolean> = {
-  event: (r) => r.status === 200,
-  claim: (r) =>
-    r.status === 201 ||
-    r.status === 200 ||
-    (r.status === 409 &&
-      ["sold-out", "awaiting-release", "not-started", "paused", "ended"].includes(r.slug ?? "")),
-  coupon: (r) => r.status === 200,
-};
+const REFUSALS = ["sold-out", "awaiting-release", "not-started", "paused", "ended"];
+
+/**
+ * The answers each kind of request may get; 429 and 503 are allowed only with Retry-After. A
+ * claim may be answered `queued` only on an event with a waiting room.
+ */
+function allowed(plan: Plan): Record<RequestRecord["kind"], (r: RequestRecord) => boolean> {
+  const refusals = plan.kind === "room" ? [...REFUSALS, "queued"] : REFUSALS;
+  return {
+    event: (r) => r.status === 200,
+    claim: (r) =>
+      r.status === 201 || r.status === 200 || (r.status === 409 && refusals.includes(r.slug ?? "")),
+    coupon: (r) => r.status === 200,
+    join: (r) =>
+      r.status === 201 ||
+      r.status === 200 ||
+      (r.status === 409 && ["sold-out", "ended"].includes(r.slug ?? "")),
+    status: (r) => r.status === 200,
+  };
+}
 
 const shed = (r: RequestRecord) => r.status === 429 || r.status === 503;
 
 export function checkInvariants(plan: Plan, run: RunData, sinks: SinkReads): Check[] {
   const checks: Check[] = [];
-  const claimants = run.visitors.filter((v) => v.claims > 0).length;
+  // In a waiting room, every user with a ticket is a claimant (most are told sold-out instead).
+  const claimants = run.visitors.filter((v) =>
+    plan.kind === "room" ? v.room?.ticket === true : v.claims > 0,
+  ).length;
   const expected = Math.min(claimants, plan.stock);
 
   // 1. issued = min(users, stock), from the event itself.
@@ -89,6 +103,7 @@ export function checkInvariants(plan: Plan, run: RunData, sinks: SinkReads): Che
   });
 
   // 4. Only the contract's answers.
+  const ALLOWED = allowed(plan);
   const bad = new Map<string, number>();
   let shedCount = 0;
   for (const r of run.records) {
@@ -169,6 +184,7 @@ export function checkInvariants(plan: Plan, run: RunData, sinks: SinkReads): Che
           ? "nothing was issued; the outbox is empty"
           : `empty ${fmtMs(Math.max(0, drainedAt - since))} after the last coupon was issued`,
   });
+  if (plan.kind === "room") checks.push(...roomChecks(run));
   return checks;
 }
 

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Check } from "./checks.ts";
 import { headline, type Latency, type Report } from "./report.ts";
+import { roomRows } from "./room-report.ts";
 import { ROOT } from "./target.ts";
 
 const CHART_IDS = ["latency", "answers", "in-flight", "stock", "drain"] as const;
@@ -78,6 +79,7 @@ function summaryRows(r: Report): [string, string][] {
       `${fmt((100 * m.loadGeneratorCpuMs) / Math.max(1, m.wallMs))}% · ${ms(m.eventLoopDelayMs.p99)}`,
     ],
     ["other processes' CPU", m.otherCpuPct === undefined ? "—" : `${m.otherCpuPct}% of a core`],
+    ...(r.room ? roomRows(r.room) : []),
   ];
 }
 

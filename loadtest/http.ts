@@ -8,7 +8,7 @@
 import { type Dispatcher, Pool } from "undici";
 
 /** What a request is, as the page sees it. */
-export type Kind = "event" | "claim" | "coupon";
+export type Kind = "event" | "claim" | "coupon" | "join" | "status";
 
 export interface Answer {
   /** 0 when there was no HTTP answer (a transport error or a timeout). */

@@ -4,7 +4,7 @@
  * (report.json, a self-contained report.html, report.png). See docs/load-tests-and-benchmarks.md, "Load tests".
  *
  * Scenarios: incident, burst, burst-10x, weekly-100, weekly-200, weekly-500, waves, sink-outage,
- * saturate.
+ * saturate, waiting-room-10x.
  *
  * Target: a local stack of its own by default (started and stopped here, on free ports, in
  * .local/loadtest-<pid>/); a deployed Worker with --url, which then needs only tokens.
@@ -51,6 +51,7 @@ import {
   previousReport,
   type Report,
 } from "./report.ts";
+import { roomLines } from "./room-report.ts";
 import { runScenario } from "./run.ts";
 import { isScenarioName, type Plan, planFor, SCENARIO_NAMES } from "./scenarios.ts";
 import { kafkaRecords, mysqlRows } from "./sinks.ts";
@@ -285,7 +286,13 @@ ${plan.name}: ${headline(report).text}  (${plan.description})
   answers: ${Object.entries(s.answers)
     .map(([k, n]) => `${k}: ${n}`)
     .join(", ")}
-  load average ${report.machine.loadAvgStart.map((x) => x.toFixed(2)).join(" / ")} at the start${report.machine.workerdUsPerRequest !== undefined ? `; workerd ${report.machine.workerdUsPerRequest} µs CPU per request` : ""}
+${
+  report.room
+    ? `${roomLines(report.room)
+        .map((x) => `  ${x}`)
+        .join("\n")}\n`
+    : ""
+}  load average ${report.machine.loadAvgStart.map((x) => x.toFixed(2)).join(" / ")} at the start${report.machine.workerdUsPerRequest !== undefined ? `; workerd ${report.machine.workerdUsPerRequest} µs CPU per request` : ""}
 ${invariants.map((c) => `  ${line(c)}`).join("\n")}${targets.length ? `\n  targets${args.strict ? "" : " (reported; --strict makes them fail the run)"}:\n${targets.map((c) => `    ${line(c)}`).join("\n")}` : ""}
   report: ${shown}/report.html`);
 

@@ -8,6 +8,7 @@ import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { type Check, serviceMs } from "./checks.ts";
 import { answerKey, percentiles, type RequestRecord } from "./http.ts";
+import { type RoomFigures, roomFigures } from "./room-checks.ts";
 import type { Marker, RunData, Sample } from "./run.ts";
 import type { Plan } from "./scenarios.ts";
 
@@ -96,6 +97,8 @@ export interface Report {
     /** Busy CPU of everything but workerd, the local cloud and the load generator, % of one core. */
     otherCpuPct?: number;
   };
+  /** The waiting room's figures (waiting-room scenarios only). */
+  room?: RoomFigures;
   series: Series;
   samples: Sample[];
   markers: Marker[];
@@ -299,6 +302,7 @@ export function buildReport(i: ReportInput): Report {
           }
         : {}),
     },
+    ...(plan.kind === "room" ? { room: roomFigures(run) } : {}),
     series: buildSeries(run),
     samples: run.samples.map((s) => ({ ...s, t: round(s.t) })),
     markers: run.markers.map((x) => ({ ...x, t: round(x.t) })),

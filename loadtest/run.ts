@@ -20,8 +20,10 @@ import {
   send,
 } from "./http.ts";
 import { prng } from "./prng.ts";
+import { type RoomVisit, room } from "./room.ts";
 import type { CrowdPlan, FaultStep, Plan, SaturatePlan } from "./scenarios.ts";
 import type { Target, User } from "./target.ts";
+import { call, couponOf, type Recorder, sleep } from "./visit.ts";
 
 /** A coupon as the API answers it (the fields the checks read). */
 export interface CouponView {
@@ -64,6 +66,8 @@ export interface VisitorData {
   readBackMismatch: boolean;
   /** A holder whose read-back got no coupon at all (an error, or 404 after retries). */
   readBackFailed?: boolean;
+  /** The waiting room's side of the visit (waiting-room scenarios). */
+  room?: RoomVisit;
 }
 
 export interface MachineData {
@@ -94,7 +98,14 @@ export interface RunData {
   lastIssuedAt: number | null;
   drain: { drainedAt: number | null; timeoutMs: number; lastPending: number | null };
   /** The event and its stats once the run is over. */
-  eventAfter: { issued: number; released: number; totalStock: number; state: string } | null;
+  eventAfter: {
+    issued: number;
+    released: number;
+    totalStock: number;
+    state: string;
+    /** The waiting room's public state (events with a room). */
+    queue?: { admittedThrough: number } | null;
+  } | null;
   statsAfter: unknown;
   machine: MachineData;
   connections: number;
@@ -111,8 +122,6 @@ export interface RunOptions {
   warmup: boolean;
   log: (line: string) => void;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 /** utime + stime of a process in clock ticks (fields 14 and 15 of /proc/<pid>/stat), 0 if gone. */
 function cpuTicks(pid: number): number {
@@ -177,6 +186,16 @@ export async function runScenario(o: RunOptions): Promise<RunData> {
         at: new Date(startsAtWall + w.atMs).toISOString(),
         quantity: w.quantity,
       })),
+      // The room opens now: before the first join, which comes after the setup.
+      ...(plan.kind === "room"
+        ? {
+            queue: {
+              opensAt: new Date().toISOString(),
+              margin: plan.margin,
+              admitSeconds: plan.admitSeconds,
+            },
+          }
+        : {}),
     }),
   );
   if (created.status !== 201) {
@@ -251,7 +270,7 @@ export async function runScenario(o: RunOptions): Promise<RunData> {
     self: process.cpuUsage(),
   };
   const loadAvgStart = loadavg() as [number, number, number];
-  const firstArrival = plan.kind === "crowd" ? (plan.arrivals[0] ?? 0) : 0;
+  const firstArrival = plan.kind === "saturate" ? 0 : (plan.arrivals[0] ?? 0);
   await sleep(origin + Math.min(firstArrival, 0) - performance.now());
   loop.enable();
   const loadStart = rel(performance.now());
@@ -262,7 +281,9 @@ export async function runScenario(o: RunOptions): Promise<RunData> {
     visitors =
       plan.kind === "crowd"
         ? await crowd(plan, users, pool, origin, record, rel, eventId)
-        : await saturate(plan, users, pool, origin, record, rel, eventId);
+        : plan.kind === "room"
+          ? await room(plan, users, pool, origin, record, rel, eventId)
+          : await saturate(plan, users, pool, origin, record, rel, eventId);
   } finally {
     loop.disable();
   }
@@ -438,37 +459,6 @@ function scheduleFaults(
       log(`${step.label} (${step.api} ${step.action})`);
     }),
   ).then(() => undefined);
-}
-
-type Recorder = (kind: Kind, user: number, a: Answer) => void;
-
-/** Sends a request, retrying on 429/503 after Retry-After (1 s when missing), at most 3 times. */
-async function call(
-  pool: Pool,
-  record: Recorder,
-  kind: Kind,
-  user: number,
-  path: string,
-  method: "GET" | "POST",
-  headers: Record<string, string>,
-  jitter: () => number,
-): Promise<Answer> {
-  for (let attempt = 0; ; attempt++) {
-    const a = await send(pool, path, method, headers);
-    record(kind, user, a);
-    if ((a.status !== 429 && a.status !== 503) || attempt >= 3) return a;
-    await sleep((retryAfterSeconds(a.retryAfter) ?? 1) * 1000 + jitter() * 250);
-  }
-}
-
-function couponOf(a: Answer): CouponView | undefined {
-  if (a.status !== 200 && a.status !== 201) return undefined;
-  try {
-    const c = JSON.parse(a.body) as Partial<CouponView>;
-    return typeof c.id === "string" ? (c as CouponView) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

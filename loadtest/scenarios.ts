@@ -16,6 +16,7 @@ export const SCENARIO_NAMES = [
   "waves",
   "sink-outage",
   "saturate",
+  "waiting-room-10x",
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -86,7 +87,32 @@ export interface SaturatePlan {
   targets: boolean;
 }
 
-export type Plan = CrowdPlan | SaturatePlan;
+/**
+ * A crowd that queues in the event's waiting room (API.md, "Waiting room"): each user joins at
+ * its arrival, polls its status as `Retry-After` says, claims with its ticket once admitted, and
+ * stops at a coupon, `sold-out` or `ended`. Every `impatientEvery`-th user also claims once right
+ * after joining, before any admission: that claim must be refused (`queued`).
+ */
+export interface RoomPlan {
+  kind: "room";
+  name: "waiting-room-10x";
+  description: string;
+  users: number;
+  stock: number;
+  timeScale: number;
+  /** When each user joins (ms from startsAt), sorted, all before startsAt. */
+  arrivals: number[];
+  leadMs: number;
+  /** The room's `margin` and `admitSeconds` (the create's `queue`). */
+  margin: number;
+  admitSeconds: number;
+  impatientEvery: number;
+  waves: { atMs: number; quantity: number }[];
+  faults: FaultStep[];
+  targets: boolean;
+}
+
+export type Plan = CrowdPlan | SaturatePlan | RoomPlan;
 
 export interface PlanOptions {
   users?: number;
@@ -125,6 +151,21 @@ export function incidentArrivals(users: number, timeScale: number): number[] {
   for (let i = 0; i < late; i++) out.push((lateSpan * (i + 0.5)) / late);
   return out;
 }
+
+/** `users` joins spread evenly over the `spanMs` before startsAt (the last one just before it). */
+export function joinArrivals(users: number, spanMs: number): number[] {
+  return Array.from({ length: users }, (_, i) => -spanMs + (spanMs * (i + 0.5)) / users);
+}
+
+/** The waiting room at ten times the burst: 25,000 users join in the last 10 s, 5,000 coupons. */
+export const ROOM_10X = {
+  users: 25_000,
+  stock: 5_000,
+  joinWindowMs: 10_000,
+  /** The service's default; scaled with the times, never below the API's 10 s. */
+  admitSeconds: 120,
+  impatientEvery: 10,
+} as const;
 
 /** `users` clicks spread evenly over one second from startsAt. */
 export function burstArrivals(users: number, spanMs = 1_000): number[] {
@@ -261,6 +302,28 @@ export function planFor(name: ScenarioName, o: PlanOptions = {}): Plan {
         leadMs: INCIDENT.rampMs * timeScale,
         pollMs: INCIDENT.pollMs * timeScale,
         waves,
+        faults: [],
+        targets: false,
+      };
+    }
+    case "waiting-room-10x": {
+      const users = o.users ?? ROOM_10X.users;
+      const stock = o.stock ?? ROOM_10X.stock;
+      const windowMs = ROOM_10X.joinWindowMs * timeScale;
+      const admitSeconds = Math.max(10, Math.round(ROOM_10X.admitSeconds * timeScale));
+      return {
+        kind: "room",
+        name,
+        description: `${fmt(users)} users join the waiting room in the last ${windowMs / 1000} s before startsAt, ${fmt(stock)} coupons; each polls its place as Retry-After says and claims with its ticket once admitted (admissions last ${admitSeconds} s); every ${ROOM_10X.impatientEvery}th, told to wait, claims once anyway`,
+        users,
+        stock,
+        timeScale,
+        arrivals: joinArrivals(users, windowMs),
+        leadMs: windowMs,
+        margin: 0,
+        admitSeconds,
+        impatientEvery: ROOM_10X.impatientEvery,
+        waves: [{ atMs: 0, quantity: stock }],
         faults: [],
         targets: false,
       };
