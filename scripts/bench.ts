@@ -21,7 +21,8 @@
  * --no-write, --json FILE (this run's medians), --before FILE (a --json file, or a BENCHMARKS.json,
  * of another commit: the "before" column; by default the "before" kept in the .json beside the
  * report), --workerd current|pre (the release that serves it: wrangler's, or 1.20261013.1, the
- * last before the HTTP front end's regression), --fronts N (front processes; FRONTS otherwise).
+ * last before the HTTP front end's regression), --fronts N (front processes; FRONTS otherwise),
+ * --shards N (4: the shards of burst-10x-sharded and saturate-sharded's events).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -9,6 +9,8 @@ export const SCENARIOS = [
   "burst",
   "burst-10x",
   "saturate",
+  "burst-10x-sharded",
+  "saturate-sharded",
   "sold-out",
   "get-event",
   "touch-nothing",
@@ -24,6 +26,8 @@ export interface Config {
   burst: { users: number; stock: number };
   burst10x: { users: number; stock: number };
   saturateStock: number;
+  /** Shards of the sharded scenarios' events (docs/shards.md). */
+  shards: number;
   /** Tokens minted per run of the fresh-user scenarios: the run stops early when they run out. */
   saturateMax: number;
   soldOutMax: number;
@@ -80,6 +84,7 @@ export function parseOptions(argv: string[]): Options {
       patience: { type: "string" },
       workerd: { type: "string", default: "current" },
       fronts: { type: "string" },
+      shards: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -103,6 +108,7 @@ export function parseOptions(argv: string[]): Options {
     burst: quick ? { users: 250, stock: 50 } : { users: 2_500, stock: 500 },
     burst10x: quick ? { users: 2_500, stock: 500 } : { users: 25_000, stock: 5_000 },
     saturateStock: 10_000_000,
+    shards: Math.min(64, Math.max(2, Math.floor(positive("shards", args.shards, 4)))),
     saturateMax: quick ? 10_000 : 40_000,
     soldOutMax: quick ? 20_000 : 100_000,
     plainMax: 1_000_000,

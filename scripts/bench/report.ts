@@ -15,6 +15,9 @@ const DESCRIPTION: Record<ScenarioName, (c: Config) => string> = {
   "burst-10x": (c) =>
     `${fmtInt(c.burst10x.users)} users claim at one instant (${fmtInt(Math.min(c.burstConnections, c.burst10x.users))} connections), ${fmtInt(c.burst10x.stock)} coupons`,
   saturate: (c) => `claims, ${c.connections} connections, a fresh user each, huge stock`,
+  "burst-10x-sharded": (c) =>
+    `burst-10x on an event of ${c.shards} shards (every shard in the one local objects process)`,
+  "saturate-sharded": (c) => `saturate on an event of ${c.shards} shards`,
   "sold-out": (c) => `claims on a sold-out event, ${c.connections} connections, fresh users`,
   "get-event": (c) => `GET /v1/events/{id}, ${c.connections} connections`,
   "touch-nothing": (c) => `GET /problems/sold-out, ${c.connections} connections`,

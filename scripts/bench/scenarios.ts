@@ -33,7 +33,7 @@ class Events {
     };
   }
 
-  async create(label: string, totalStock: number): Promise<string> {
+  async create(label: string, totalStock: number, shards = 1): Promise<string> {
     const id = `bench-${this.rig.runId}-${label}-${++this.counter}`;
     const res = await this.rig.api("/v1/events", {
       method: "POST",
@@ -43,6 +43,7 @@ class Events {
         name: id,
         totalStock,
         startsAt: new Date(Date.now() - 1000).toISOString(),
+        ...(shards > 1 ? { shards } : {}),
       }),
     });
     if (res.status !== 201)
@@ -124,12 +125,14 @@ export class Scenarios {
     });
     switch (name) {
       case "burst":
-      case "burst-10x": {
+      case "burst-10x":
+      case "burst-10x-sharded": {
         const shape = name === "burst" ? c.burst : c.burst10x;
         const users = warmup ? Math.min(shape.users, 500) : shape.users;
         const stock = warmup ? Math.ceil(users / 5) : shape.stock;
         await this.rig.mint(users);
-        const eventId = await this.events.create(name, stock);
+        const shards = name === "burst-10x-sharded" ? c.shards : 1;
+        const eventId = await this.events.create(name, stock, shards);
         return {
           eventId,
           expected: EXPECTED[name],
@@ -143,10 +146,12 @@ export class Scenarios {
           },
         };
       }
-      case "saturate": {
+      case "saturate":
+      case "saturate-sharded": {
         const req = timed("", "POST", "fresh-user", c.saturateMax);
         await this.rig.mint(req.maxRequests);
-        const eventId = await this.events.create(name, c.saturateStock);
+        const shards = name === "saturate-sharded" ? c.shards : 1;
+        const eventId = await this.events.create(name, c.saturateStock, shards);
         return { eventId, expected: EXPECTED[name], req: { ...req, path: claimPath(eventId) } };
       }
       case "sold-out": {

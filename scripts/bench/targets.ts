@@ -132,6 +132,15 @@ const TARGETS: Target[] = [
         : undefined,
   },
   {
+    label: "burst-10x-sharded ({shards} shards): exactly {burst10x.stock} issued, 0 errors",
+    check: (r, c) => exact(r["burst-10x-sharded"], c.burst10x.stock),
+  },
+  {
+    // Locally every shard shares the one objects process: this is what sharding costs, not gains.
+    label: "saturate-sharded ≥ 0.5x saturate (the local cost of {shards} shards)",
+    check: (r) => ratio(r, "saturate-sharded", "saturate", 0.5),
+  },
+  {
     label: "sold-out claims ≥ 0.8x touch-nothing",
     check: (r) => ratio(r, "sold-out", "touch-nothing", 0.8),
   },
@@ -148,6 +157,7 @@ const TARGETS: Target[] = [
 function targetLabel(t: Target, config: Config): string {
   return t.label
     .replace("{burst.stock}", fmtInt(config.burst.stock))
+    .replace(/\{shards\}/g, String(config.shards))
     .replace("{burst10x.stock}", fmtInt(config.burst10x.stock));
 }
 
