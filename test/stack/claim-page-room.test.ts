@@ -99,6 +99,13 @@ describe("the waiting room on the pages", () => {
     expect(await text(alice.page, "room-timer")).toMatch(/^\d+:\d\d left to claim$/);
     expect(await text(alice.page, "seed")).toMatch(/^[0-9a-f]{64}$/);
     await poll(() => claimButton.isEnabled()).toBe(true);
+    // A claim without a ticket is refused `queued`.
+    const sneak = await fetch(`${harness().worker.url}/v1/events/${id}/claims`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${await harness().token("room-sneak")}` },
+    });
+    expect(sneak.status).toBe(409);
+    expect((await sneak.json()).type).toMatch(/queued$/);
     await alice.page.screenshot({
       path: join(harness().artifacts, "admitted.png"),
       fullPage: true,
@@ -143,6 +150,7 @@ describe("the waiting room on the pages", () => {
     expect(await text(dash, "room-seed")).toBe(seed);
     await poll(() => text(dash, "room-claimed")).toBe("2");
     expect(Number(await text(dash, "room-admitted"))).toBeGreaterThanOrEqual(2);
+    // Shown as the stats count it (a `queued` refused at the edge is not counted there yet).
     expect(await text(dash, "room-queued")).toMatch(/^\d+$/);
     const dashWide = await dash.evaluate(
       () => document.documentElement.scrollWidth - window.innerWidth,
