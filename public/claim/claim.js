@@ -4,6 +4,8 @@
 /** @typedef {import("../../clients/typescript/src/schema.d.ts").components["schemas"]} Schemas */
 /** @typedef {Schemas["Event"]} CouponEvent */
 /** @typedef {Schemas["Coupon"]} Coupon */
+/** @typedef {Schemas["QueueStatus"]} QueueStatus */
+/** @typedef {Schemas["QueueTicket"]} QueueTicket */
 /**
  * Cloudflare's widget, as its script leaves it on `window` (developers.cloudflare.com/turnstile).
  * @typedef {{
@@ -67,6 +69,31 @@ const EN = {
   challengeLoad: "The security check could not load. Please reload the page.",
   closedStart: "Claims open at {at} (in {t}).",
   closedWave: "Nothing to claim until the next release at {at} (in {t}).",
+  roomTitle: "Waiting room",
+  join: "Join the waiting room",
+  joining: "Joining…",
+  roomOpens: "The waiting room opens at {at} (in {t}).",
+  roomFirst: "Claims go through the waiting room: join it first.",
+  roomTurn: "You can claim when your turn comes.",
+  roomJoined: "You are in the waiting room. The draw is at {at}.",
+  roomDrawing: "The draw is being made: your place comes in a moment.",
+  roomPlace: "Your place: {n}. Admitted through {m}.",
+  roomWait: "Waiting for your turn.",
+  roomWaitAbout: "Waiting for your turn: about {s} s to go.",
+  roomAdmitted: "You're in: claim now.",
+  roomLeft: "{t} left to claim",
+  roomLapsed: "Your turn passed without a claim: the place went to the next user.",
+  roomSoldOut: "Sorry, all coupons are gone.",
+  roomEnded: "The event has ended.",
+  queued: "It is not your turn (any more): back to the waiting room.",
+  drawTitle: "How the order is drawn",
+  drawText:
+    "Everyone who joins before the start is placed by a draw: your draw value is HMAC-SHA256 of your user id, keyed with the seed, and smaller values come first. Later joiners follow in the order they joined.",
+  drawCheck:
+    'The seed was fixed before the room opened and its SHA-256 (the commitment) is shown from the start; the seed itself is shown from the start time, so anyone can recompute it (docs/waiting-room.md, "Recompute your place").',
+  commitment: "Commitment (SHA-256 of the seed)",
+  seed: "Seed",
+  seedLater: "Shown at the start ({at}).",
 };
 /** @type {typeof EN} */
 const KO = {
@@ -123,6 +150,31 @@ const KO = {
   challengeLoad: "보안 확인을 불러오지 못했습니다. 페이지를 새로고침해 주세요.",
   closedStart: "{at}에 시작합니다 ({t} 남음).",
   closedWave: "다음 발급({at})까지 받을 수 있는 쿠폰이 없습니다 ({t} 남음).",
+  roomTitle: "대기실",
+  join: "대기실 입장",
+  joining: "입장 중…",
+  roomOpens: "대기실은 {at}에 열립니다 ({t} 남음).",
+  roomFirst: "쿠폰은 대기실을 거쳐 받을 수 있습니다. 먼저 입장해 주세요.",
+  roomTurn: "차례가 되면 쿠폰을 받을 수 있습니다.",
+  roomJoined: "대기실에 입장했습니다. 추첨은 {at}에 진행됩니다.",
+  roomDrawing: "추첨 중입니다. 곧 순번이 나옵니다.",
+  roomPlace: "내 순번: {n}. {m}번까지 입장했습니다.",
+  roomWait: "차례를 기다리는 중입니다.",
+  roomWaitAbout: "차례를 기다리는 중입니다. 약 {s}초 남았습니다.",
+  roomAdmitted: "차례가 되었습니다. 지금 쿠폰을 받으세요.",
+  roomLeft: "남은 시간 {t}",
+  roomLapsed: "차례가 지나 순번이 다음 사용자에게 넘어갔습니다.",
+  roomSoldOut: "죄송합니다. 쿠폰이 모두 소진되었습니다.",
+  roomEnded: "이벤트가 종료되었습니다.",
+  queued: "아직(또는 더 이상) 차례가 아닙니다. 대기실로 돌아갑니다.",
+  drawTitle: "순번을 정하는 방법",
+  drawText:
+    "시작 전에 입장한 모든 사용자의 순번은 추첨으로 정해집니다. 시드를 키로 한 사용자 ID의 HMAC-SHA256 값이 작을수록 앞 순번입니다. 시작 후 입장한 사용자는 입장한 순서대로 그 뒤에 섭니다.",
+  drawCheck:
+    '시드는 대기실이 열리기 전에 정해지며, 그 SHA-256 값(커밋)은 처음부터 공개됩니다. 시드는 시작 시각에 공개되므로 누구나 순번을 다시 계산할 수 있습니다 (docs/waiting-room.md, "Recompute your place").',
+  commitment: "커밋 (시드의 SHA-256)",
+  seed: "시드",
+  seedLater: "시작 시각({at})에 공개됩니다.",
 };
 const TEXT = { en: EN, ko: KO };
 
@@ -165,6 +217,7 @@ const LANG_KEY = "coupon-lang";
 // Cloudflare's widget, loaded from Cloudflare itself (it must not be proxied or cached).
 const TURNSTILE_SCRIPT = "https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit";
 const TURNSTILE_HEADER = "CF-Turnstile-Response";
+const QUEUE_HEADER = "Queue-Ticket";
 /** The problems whose `Retry-After` the message counts down. */
 const COUNTDOWNS = ["awaiting-release", "not-started", "rate-limited", "unavailable"];
 
@@ -191,6 +244,15 @@ let widgetScript = null;
 let widget = null;
 /** @type {string | null} The widget's token: single use, so each claim spends it and the widget is reset after. */
 let challengeToken = null;
+/** @type {string | null} This user's waiting-room ticket for the event (sent as `Queue-Ticket`). */
+let ticket = null;
+/** @type {QueueStatus | null} The room's last answer about this user. */
+let room = null;
+let joining = false;
+/** The status polls in flight are numbered: an answer to an older one is dropped. */
+let roomPoll = 0;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let roomTimer;
 
 /** @param {string} key */
 const t = (key) => (isKey(key) ? TEXT[lang][key] : key);
@@ -245,6 +307,113 @@ function closedUntil(now) {
   return null;
 }
 
+/** The signed-in user's id (the token's `sub`), read from the token: it keys the stored ticket. */
+function subject() {
+  const part = sessionStorage.getItem(TOKEN_KEY)?.split(".")[1];
+  if (!part) return null;
+  try {
+    /** @type {unknown} */
+    const claims = JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/")));
+    const sub =
+      typeof claims === "object" && claims !== null && "sub" in claims ? claims.sub : null;
+    return typeof sub === "string" ? sub : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Where this user's ticket for this event is kept (per tab, as the token is). */
+function ticketKey() {
+  const sub = subject();
+  return sub ? `coupon-queue:${eventId}:${sub}` : null;
+}
+
+/** The stored ticket of the user now signed in; its status is asked for at once. */
+function loadTicket() {
+  const key = ticketKey();
+  ticket = key ? sessionStorage.getItem(key) : null;
+  room = null;
+  clearTimeout(roomTimer);
+  if (ticket) pollRoom();
+}
+
+/** @param {string | null} value */
+function keepTicket(value) {
+  ticket = value;
+  const key = ticketKey();
+  if (!key) return;
+  if (value) sessionStorage.setItem(key, value);
+  else sessionStorage.removeItem(key);
+}
+
+/**
+ * What the waiting room shows, from the event, this user's ticket and the room's last answer:
+ * the status and the place (announced), the timer (not announced), the join button, and whether
+ * a claim may be made now (else why not). Null for an event without a room.
+ * @param {number} now
+ * @returns {{ status: string, place: string, timer: string, join: "hidden" | "on" | "off", joinReason: string, claimable: boolean, claimReason: string } | null}
+ */
+function roomView(now) {
+  const q = event?.queue;
+  if (!event || !q) return null;
+  const view = {
+    status: "",
+    place: "",
+    timer: "",
+    /** @type {"hidden" | "on" | "off"} */
+    join: "hidden",
+    joinReason: "",
+    claimable: false,
+    claimReason: "",
+  };
+  if (coupon) return view;
+  if (event.state === "ended" || room?.state === "ended")
+    return { ...view, status: t("roomEnded") };
+  if (event.state === "sold-out" || room?.state === "sold-out")
+    return { ...view, status: t("roomSoldOut") };
+  if (!ticket) {
+    const opens = Date.parse(q.opensAt);
+    const early = opens > now;
+    return {
+      ...view,
+      join: early || joining ? "off" : "on",
+      joinReason: early
+        ? fill(t("roomOpens"), { at: timeOf(q.opensAt), t: duration(opens - now) })
+        : "",
+      claimReason: t("roomFirst"),
+    };
+  }
+  const place =
+    room?.position == null
+      ? ""
+      : fill(t("roomPlace"), { n: room.position, m: room.admittedThrough });
+  const waiting = { ...view, place, claimReason: t("roomTurn") };
+  if (!room) return { ...waiting, status: fill(t("roomJoined"), { at: timeOf(event.startsAt) }) };
+  const until = room.admittedUntil ? Date.parse(room.admittedUntil) : 0;
+  if (room.state === "admitted" && until > now) {
+    return {
+      ...view,
+      place,
+      status: t("roomAdmitted"),
+      timer: fill(t("roomLeft"), { t: duration(until - now) }),
+      claimable: true,
+    };
+  }
+  if (room.lapsed || room.state === "admitted") return { ...view, place, status: t("roomLapsed") };
+  if (room.position === null) {
+    const key = Date.parse(event.startsAt) > now ? "roomJoined" : "roomDrawing";
+    return { ...waiting, status: fill(t(key), { at: timeOf(event.startsAt) }) };
+  }
+  const s = room.estimatedWaitSeconds;
+  return { ...waiting, status: s === null ? t("roomWait") : fill(t("roomWaitAbout"), { s }) };
+}
+
+/** Sets a node's text only when it changes (a live region announces each change). @param {string} id @param {string} text */
+function say(id, text) {
+  const node = $(id);
+  if (node.textContent !== text) node.textContent = text;
+}
+
 function render() {
   document.documentElement.lang = lang;
   document.title = event ? `${event.name} · ${t("title")}` : t("title");
@@ -277,6 +446,12 @@ function render() {
         return li;
       }),
     );
+    const q = event.queue;
+    $("room").hidden = !q;
+    if (q) {
+      say("commitment", q.seedCommitment);
+      say("seed", q.seed ?? fill(t("seedLater"), { at: when(event.startsAt) }));
+    }
     ticks();
   }
   if (coupon) {
@@ -304,18 +479,33 @@ function ticks() {
   if (said.textContent !== text) said.textContent = text;
   said.className = message?.ok ? "ok" : message ? "error" : "";
 
-  const closed = coupon ? null : closedUntil(now);
+  const seated = roomView(now);
+  if (seated) {
+    say("room-status", seated.status);
+    say("room-place", seated.place);
+    say("room-timer", seated.timer);
+    const join = el("join", HTMLButtonElement);
+    join.hidden = seated.join === "hidden";
+    join.disabled = seated.join !== "on";
+    join.textContent = joining ? t("joining") : t("join");
+    say("join-reason", seated.joinReason);
+    $("join-reason").hidden = !seated.joinReason;
+  }
+
+  // A room event's claim waits for the room's admission (which comes only after the start).
+  const closed = coupon || seated ? null : closedUntil(now);
   const reason = closed
     ? fill(t(closed.key), { at: timeOf(closed.at), t: duration(Date.parse(closed.at) - now) })
-    : "";
+    : (seated?.claimReason ?? "");
   const reasonEl = $("reason");
   if (reasonEl.textContent !== reason) reasonEl.textContent = reason;
-  reasonEl.hidden = !closed;
+  reasonEl.hidden = !reason;
 
   const button = el("claim", HTMLButtonElement);
   const waiting = retryUntil > now;
   const unchecked = siteKey === undefined || (siteKey !== null && !challengeToken);
-  button.disabled = busy || waiting || Boolean(coupon) || unchecked || Boolean(closed);
+  const unseated = seated !== null && !seated.claimable;
+  button.disabled = busy || waiting || Boolean(coupon) || unchecked || Boolean(closed) || unseated;
   button.textContent = busy ? t("claiming") : t("claim");
   if (message && !waiting && retryUntil !== 0 && message.countdown) {
     // The wait is over: the countdown message has said all it can.
@@ -422,6 +612,101 @@ async function loadCoupon() {
   render();
 }
 
+/** A problem's slug (its `type` without `/problems/`). @param {{ type?: unknown }} body */
+const slugOf = (body) =>
+  typeof body.type === "string" ? body.type.replace(/^\/problems\//, "") : "";
+
+/**
+ * The message for a refused call; the problems that say when to try again count down to it.
+ * @param {Response} res
+ * @param {{ type?: unknown }} body
+ */
+function refused(res, body) {
+  const slug = slugOf(body);
+  const retry = Number(res.headers.get("Retry-After"));
+  const countdown = COUNTDOWNS.includes(slug);
+  if (countdown) retryUntil = Date.now() + (Number.isFinite(retry) && retry > 0 ? retry : 1) * 1000;
+  if (slug === "unauthorized") signOut("unauthorized");
+  message = isKey(slug) ? { key: slug, countdown } : { key: "other", status: res.status };
+}
+
+/** Joins the event's waiting room (again with the ticket held, which keeps the same one). */
+async function join() {
+  if (!sessionStorage.getItem(TOKEN_KEY)) {
+    message = { key: "signinFirst" };
+    render();
+    $("token").focus();
+    return;
+  }
+  joining = true;
+  message = null;
+  render();
+  try {
+    const res = await api(`/v1/events/${encodeURIComponent(eventId)}/queue`, {
+      method: "POST",
+      headers: ticket ? { [QUEUE_HEADER]: ticket } : {},
+    });
+    /** @type {unknown} */
+    const answer = await res.json().catch(() => ({}));
+    /** @type {{ type?: unknown, ticket?: unknown }} */
+    const body = typeof answer === "object" && answer !== null ? answer : {};
+    if ((res.status === 201 || res.status === 200) && typeof body.ticket === "string") {
+      keepTicket(body.ticket);
+      room = null;
+      pollRoom();
+    } else {
+      refused(res, body);
+    }
+  } catch {
+    message = { key: "network" };
+  } finally {
+    joining = false;
+  }
+  render();
+  // The button is gone once joined: the status it led to takes the focus.
+  if (ticket) $("room-status").focus();
+}
+
+/**
+ * Asks the room for this user's status, and again when its `Retry-After` says (while admitted,
+ * every few seconds until the admission ends; never again once sold out or ended).
+ */
+async function pollRoom() {
+  clearTimeout(roomTimer);
+  const asked = ++roomPoll;
+  if (!ticket) return;
+  let again = 5;
+  try {
+    const res = await api(`/v1/events/${encodeURIComponent(eventId)}/queue/me`, {
+      headers: { [QUEUE_HEADER]: ticket },
+    });
+    if (asked !== roomPoll) return; // a newer poll has started
+    const retry = Number(res.headers.get("Retry-After"));
+    if (res.ok) {
+      room = /** @type {QueueStatus} */ (await res.json());
+      const until = room.admittedUntil ? Date.parse(room.admittedUntil) : 0;
+      if (room.state === "sold-out" || room.state === "ended") again = 0;
+      else if (Number.isFinite(retry) && retry > 0) again = retry;
+      else if (room.state === "admitted") again = Math.min(5, (until - Date.now()) / 1000 + 1);
+    } else if (res.status === 404) {
+      // Not this user's or this event's ticket: forget it, and offer to join again.
+      keepTicket(null);
+      room = null;
+      again = 0;
+    } else if (res.status === 401) {
+      signOut("unauthorized");
+      again = 0;
+    } else if (Number.isFinite(retry) && retry > 0) {
+      again = retry;
+    }
+  } catch {
+    if (asked !== roomPoll) return;
+    again = 3;
+  }
+  render();
+  if (again > 0) roomTimer = setTimeout(pollRoom, Math.max(1, again) * 1000);
+}
+
 async function claim() {
   if (!sessionStorage.getItem(TOKEN_KEY)) {
     message = { key: "signinFirst" };
@@ -434,6 +719,7 @@ async function claim() {
   render();
   /** @type {Record<string, string>} */
   const headers = siteKey && challengeToken ? { [TURNSTILE_HEADER]: challengeToken } : {};
+  if (ticket) headers[QUEUE_HEADER] = ticket;
   challengeToken = null; // spent by this claim, whatever the answer
   try {
     const res = await api(`/v1/events/${encodeURIComponent(eventId)}/claims`, {
@@ -451,14 +737,13 @@ async function claim() {
       message = { key: "challenge" };
       // Turnstile was switched on since this page asked: ask again, and show the widget.
       if (siteKey === null) loadSettings();
+    } else if (slugOf(body) === "queued") {
+      // Not admitted (yet, or any more): back to the room, whose status is asked for at once.
+      message = { key: "queued" };
+      if (room) room = { ...room, state: "waiting", admittedUntil: null };
+      if (ticket) pollRoom();
     } else {
-      const slug = typeof body.type === "string" ? body.type.replace(/^\/problems\//, "") : "";
-      const retry = Number(res.headers.get("Retry-After"));
-      const countdown = COUNTDOWNS.includes(slug);
-      if (countdown)
-        retryUntil = Date.now() + (Number.isFinite(retry) && retry > 0 ? retry : 1) * 1000;
-      if (slug === "unauthorized") signOut("unauthorized");
-      message = isKey(slug) ? { key: slug, countdown } : { key: "other", status: res.status };
+      refused(res, body);
     }
   } catch {
     message = { key: "network" };
@@ -474,6 +759,10 @@ async function claim() {
 function signOut(reason) {
   sessionStorage.removeItem(TOKEN_KEY);
   coupon = null;
+  ticket = null; // kept in storage under this user's key, for when they sign in again
+  room = null;
+  roomPoll++;
+  clearTimeout(roomTimer);
   $("coupon").hidden = true;
   if (reason) message = { key: reason };
   render();
@@ -489,10 +778,13 @@ el("signin-form", HTMLFormElement).addEventListener("submit", (e) => {
   message = null;
   render();
   loadCoupon();
-  $("claim").focus();
+  loadTicket();
+  // A room event is joined first: its button takes the focus.
+  (event?.queue && !ticket ? $("join") : $("claim")).focus();
 });
 $("signout").addEventListener("click", () => signOut(null));
 $("claim").addEventListener("click", claim);
+$("join").addEventListener("click", join);
 $("lang").addEventListener("click", () => {
   lang = lang === "ko" ? "en" : "ko";
   sessionStorage.setItem(LANG_KEY, lang);
@@ -504,6 +796,7 @@ render();
 loadSettings();
 loadEvent();
 loadCoupon();
+loadTicket();
 setInterval(ticks, 250);
 // At most a couple of seconds stale: the API serves reads from a 1 s cache at the edge.
 setInterval(() => {

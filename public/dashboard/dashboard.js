@@ -363,6 +363,7 @@ async function refreshEvent() {
   $("issued").textContent = String(e.issued);
   $("released").textContent = String(e.released);
   $("total").textContent = String(e.totalStock);
+  showRoom(e, stats);
   tick();
 
   const now = Date.now();
@@ -411,6 +412,27 @@ async function refreshEvent() {
   $("refusals").replaceChildren(
     ...Object.entries(stats.claims.rejected).map(([slug, n]) => item(`${slug}: ${n}`)),
   );
+}
+
+/**
+ * The waiting room's panel: who joined, how far admission has gone, what was claimed (every
+ * coupon of a room event is claimed through it) and refused `queued`, and the draw's commitment
+ * and seed. Lapsed admissions are counted by no answer of the API, so none are shown.
+ * @param {CouponEvent} e
+ * @param {EventStats} stats
+ */
+function showRoom(e, stats) {
+  const q = e.queue;
+  $("room").hidden = !q;
+  if (!q) return;
+  $("room-opens").textContent = at(q.opensAt);
+  $("room-joined").textContent = String(q.joined);
+  $("room-admitted").textContent = String(q.admittedThrough);
+  $("room-claimed").textContent = String(stats.claims.issued);
+  $("room-queued").textContent = String(stats.claims.rejected.queued ?? 0);
+  $("room-rules").textContent = `${q.admitSeconds} s each, margin ${q.margin}`;
+  $("room-commitment").textContent = q.seedCommitment;
+  $("room-seed").textContent = q.seed ?? `at the start (${at(e.startsAt)})`;
 }
 
 /** The event's clock, every quarter second: start, next wave, and what is counted down to. */
