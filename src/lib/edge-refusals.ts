@@ -44,7 +44,7 @@ export class EdgeRefusals {
     holders: { mightHold(userId: string): boolean } | null = entry.holders,
   ): Refusal | null {
     const refusal = certainRefusal(entry.snapshot.def, entry.snapshot, holders, userId, now);
-    if (refusal) this.#count(eventId, refusal.slug, waitUntil);
+    if (refusal) this.count(eventId, refusal.slug, waitUntil);
     return refusal;
   }
 
@@ -62,7 +62,8 @@ export class EdgeRefusals {
     }
   }
 
-  #count(eventId: string, slug: RefusalSlug, waitUntil?: WaitUntil): void {
+  /** Counts a refusal the edge answered, for the object's stats (reported in batches). */
+  count(eventId: string, slug: RefusalSlug, waitUntil?: WaitUntil): void {
     let pending = this.#pending.get(eventId);
     if (!pending) {
       pending = { counts: new Map(), scheduled: false };

@@ -163,7 +163,10 @@ export class EventClient {
     if (refusal) return { outcome: "refused", refusal, counters: snapshot };
     if (snapshot.def.queue) {
       const queued = await this.#room.gate(eventId, entry, userId, hasTicket, now);
-      if (queued) return { outcome: "refused", refusal: queued, counters: snapshot };
+      if (queued) {
+        this.#refusals.count(eventId, "queued", waitUntil);
+        return { outcome: "refused", refusal: queued, counters: snapshot };
+      }
     }
     const batched = await this.#batcher.claim(
       eventId,

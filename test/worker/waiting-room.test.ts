@@ -283,6 +283,11 @@ describe("tickets", () => {
     const direct = await eventStub(event.id).claimBatch(["mallory"]);
     if (direct.outcome !== "decided") throw new Error("unknown event");
     expect(direct.results[0]).toMatchObject({ outcome: "refused", refusal: { slug: "queued" } });
+    // The edge's `queued` answers are counted in the event's stats too (reported in batches).
+    const stats = (await (
+      await api(`/v1/events/${event.id}/stats`, { headers: admin() })
+    ).json()) as { claims: { rejected: Record<string, number> } };
+    expect(stats.claims.rejected.queued).toBeGreaterThanOrEqual(5);
     expect((await claimWith(event.id, "alice", alice)).status).toBe(201);
   });
 });
