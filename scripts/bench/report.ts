@@ -1,6 +1,7 @@
 /**
  * BENCHMARKS.md: the Markdown report of a run (and of the "before" it compares with), keeping the
- * sections other scripts wrote (Drain when this run has no drain figures, Soak always).
+ * sections other scripts wrote (Drain when this run has no drain figures, Soak and Capacity model
+ * always).
  */
 import { basename } from "node:path";
 import { sectionOf } from "../benchmarks-file.ts";
@@ -102,6 +103,14 @@ function soakSection(path: string | undefined): string {
   return (
     sectionOf(path, "Soak") ??
     "`npm run soak` (scripts/soak.ts) measures each isolate's JS heap under a crowd of distinct users and writes its figures here."
+  );
+}
+
+/** The capacity model's table (docs/shards.md), written by hand from `npm run capacity`: kept. */
+function capacitySection(path: string | undefined): string {
+  return (
+    sectionOf(path, "Capacity model") ??
+    "`npm run capacity` (scripts/capacity.ts) simulates one event at Cloudflare scale for 1/4/16/64 shards; its table goes here."
   );
 }
 
@@ -233,6 +242,10 @@ ${drainSection(now, previousDrain(outFile), argv)}
 ## Soak
 
 ${soakSection(outFile)}
+
+## Capacity model
+
+${capacitySection(outFile)}
 `);
   return `${parts.join("\n\n")}\n`;
 }
