@@ -50,6 +50,8 @@ export interface RoomState {
   admittedThrough: number;
   /** Every place up to here was admitted long enough ago to have lapsed (or been used). */
   lapsedThrough: number;
+  /** Admitted places whose admission ran out unused (their users hold no coupon). */
+  lapsed: number;
   /** Admissions still running, oldest first: places (previous through, through] at `at`. */
   steps: { through: number; at: number }[];
   /** Admissions per second over the last minute, or null before there is a measure. */

@@ -44,6 +44,8 @@ export interface QueueView {
   seed: string | null;
   joined: number;
   admittedThrough: number;
+  /** Admissions that ran out unused. */
+  lapsed: number;
   margin: number;
   admitSeconds: number;
 }
@@ -162,6 +164,7 @@ function queueView(
     seed: now >= def.startsAt ? (room?.seed ?? null) : null,
     joined: room?.joined ?? 0,
     admittedThrough: room?.admittedThrough ?? 0,
+    lapsed: room?.lapsed ?? 0,
     margin: def.queue.margin,
     admitSeconds: def.queue.admitSeconds,
   };

@@ -168,6 +168,7 @@ export class WaitingRoom {
       late: this.#order.length - this.#early,
       admittedThrough: this.#admittedThrough,
       lapsedThrough: this.#lapsedThrough,
+      lapsed: this.#lapsed(),
       steps: this.#steps.map(([through, at]) => ({ through, at })),
       ratePerSecond: this.#rate(now),
       changes: this.#changes,
@@ -231,6 +232,13 @@ export class WaitingRoom {
     this.#sql.exec("DELETE FROM room_steps WHERE through <= ?", through);
     this.#sql.exec("UPDATE room SET lapsed_through = ?", through);
     this.#changed();
+  }
+
+  /** Places up to the lapse frontier whose user never claimed (a holder's place is claimed). */
+  #lapsed(): number {
+    let used = 0;
+    for (const place of this.#claimed) if (place <= this.#lapsedThrough) used += 1;
+    return this.#lapsedThrough - used;
   }
 
   /** Admitted places still running whose user has not claimed. */

@@ -417,7 +417,7 @@ async function refreshEvent() {
 /**
  * The waiting room's panel: who joined, how far admission has gone, what was claimed (every
  * coupon of a room event is claimed through it) and refused `queued`, and the draw's commitment
- * and seed. Lapsed admissions are counted by no answer of the API, so none are shown.
+ * and seed.
  * @param {CouponEvent} e
  * @param {EventStats} stats
  */
@@ -429,6 +429,7 @@ function showRoom(e, stats) {
   $("room-joined").textContent = String(q.joined);
   $("room-admitted").textContent = String(q.admittedThrough);
   $("room-claimed").textContent = String(stats.claims.issued);
+  $("room-lapsed").textContent = String(q.lapsed);
   $("room-queued").textContent = String(stats.claims.rejected.queued ?? 0);
   $("room-rules").textContent = `${q.admitSeconds} s each, margin ${q.margin}`;
   $("room-commitment").textContent = q.seedCommitment;

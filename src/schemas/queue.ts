@@ -12,6 +12,10 @@ export const QueueSchema = z
       .openapi({ description: "The draw's seed (hex), from startsAt; null before." }),
     joined: z.number().int(),
     admittedThrough: z.number().int(),
+    lapsed: z
+      .number()
+      .int()
+      .openapi({ description: "Admissions that ran out unused (their places went on)." }),
     margin: z.number().int(),
     admitSeconds: z.number().int(),
   })

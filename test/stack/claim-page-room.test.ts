@@ -149,6 +149,7 @@ describe("the waiting room on the pages", () => {
     expect(seed).toMatch(/^[0-9a-f]{64}$/);
     expect(await text(dash, "room-seed")).toBe(seed);
     await poll(() => text(dash, "room-claimed")).toBe("2");
+    expect(await text(dash, "room-lapsed")).toBe("0");
     expect(Number(await text(dash, "room-admitted"))).toBeGreaterThanOrEqual(2);
     // The claim without a ticket above, refused `queued` at the edge, is in the stats.
     await poll(async () => Number(await text(dash, "room-queued"))).toBeGreaterThanOrEqual(1);

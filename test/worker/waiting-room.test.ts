@@ -234,7 +234,9 @@ describe("admission by stock", () => {
     expect((await claimWith(event.id, at(2), tickets.get(at(2)))).status).toBe(201);
     expect((await claimWith(event.id, at(3), tickets.get(at(3)))).status).toBe(201);
     const admittedAt = t0 + DRAW_GRACE_MS + 1;
-    await moveTo(event.id, clock, admittedAt + 30 * SECOND);
+    const after = await moveTo(event.id, clock, admittedAt + 30 * SECOND);
+    // Places 1..3 ran out; 2 and 3 claimed: one admission lapsed unused.
+    expect(after.queue).toMatchObject({ lapsed: 1 });
     const lapsed = await claimWith(event.id, at(1), tickets.get(at(1)));
     expect((await problemOf(lapsed)).type).toBe("/problems/queued");
     const next = await statusOf(event.id, at(4), tickets.get(at(4)) as string);

@@ -2487,6 +2487,8 @@ export interface components {
       seed: string | null;
       joined: number;
       admittedThrough: number;
+      /** @description Admissions that ran out unused (their places went on). */
+      lapsed: number;
       margin: number;
       admitSeconds: number;
     } | null;
