@@ -2,20 +2,11 @@ import { fnv1a } from "./fnv.ts";
 import {
   type EventDefinition,
   type LedgerCounters,
+  type QueueRules,
   releasedAt,
   secondsUntil,
   stateOf,
 } from "./ledger.ts";
-
-/** A waiting room's rules, part of the event's definition. */
-export interface QueueRules {
-  /** Epoch ms from which users may join; before `startsAt`. */
-  opensAt: number;
-  /** Admitted users who have not claimed yet may exceed the remaining stock by this many. */
-  margin: number;
-  /** How long an admission lasts: unused by then, it lapses and the place goes on. */
-  admitSeconds: number;
-}
 
 export const DEFAULT_MARGIN = 0;
 export const DEFAULT_ADMIT_SECONDS = 120;

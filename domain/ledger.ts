@@ -1,5 +1,3 @@
-import type { QueueRules } from "./admission.ts";
-
 /**
  * The stock ledger of one event: every rule that decides whether a claim may be issued lives
  * here, as pure functions of (definition, counters, now). The Durable Object only stores and
@@ -13,6 +11,16 @@ export interface Wave {
   /** Epoch milliseconds at which `quantity` more coupons are released. */
   at: number;
   quantity: number;
+}
+
+/** A waiting room's rules, part of the event's definition. */
+export interface QueueRules {
+  /** Epoch ms from which users may join; before `startsAt`. */
+  opensAt: number;
+  /** Admitted users who have not claimed yet may exceed the remaining stock by this many. */
+  margin: number;
+  /** How long an admission lasts: unused by then, it lapses and the place goes on. */
+  admitSeconds: number;
 }
 
 export interface EventDefinition {

@@ -75,6 +75,7 @@ import {
   SHARE_DEADLINE_MS,
   waitForLease,
 } from "./shard-calls.ts";
+import type { CoordinatorRpc, ShardRpc } from "./shard-rpc.ts";
 import { SinkStatusStore } from "./sink-status.ts";
 import { migrate } from "./storage-schema.ts";
 import { type JoinReport, MAX_JOIN_REPORT, type RoomTable, WaitingRoom } from "./waiting-room.ts";
@@ -90,7 +91,7 @@ const MAX_FILTERED_HOLDERS = 1_000_000;
  * Hot counters live in memory and are rebuilt from storage whenever the object starts. An alarm
  * drains the outbox to the sinks.
  */
-export class CouponEvent extends DurableObject<Env> {
+export class CouponEvent extends DurableObject<Env> implements ShardRpc, CoordinatorRpc {
   /** Where time comes from (the test subclass takes a ManualClock). */
   protected clock: Clock = systemClock;
   #def: EventDefinition | null = null;

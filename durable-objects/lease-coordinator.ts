@@ -11,13 +11,13 @@ import {
 } from "../domain/shards.ts";
 import type { StatsView } from "../domain/views.ts";
 import { placedStub } from "../platform/object-placement.ts";
-import type { CouponEvent } from "./coupon-event.ts";
 import { LeaseBook } from "./lease-book.ts";
+import type { ObjectStub, ShardRpc } from "./shard-rpc.ts";
 
 /** Shard totals older than this are asked again before a read or a published snapshot. */
 const COUNTS_FRESH_MS = 200;
 
-type ShardStub = DurableObjectStub<CouponEvent>;
+type ShardStub = ObjectStub<ShardRpc>;
 
 /** The coordinator's view of the event it serves: its definition and pause, from its object. */
 export interface CoordinatorHost {

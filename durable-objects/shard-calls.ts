@@ -1,8 +1,8 @@
 import type { EventDefinition } from "../domain/ledger.ts";
 import { placementOf } from "../domain/placement.ts";
 import { placedStub } from "../platform/object-placement.ts";
-import type { CouponEvent } from "./coupon-event.ts";
 import type { LeaseShare } from "./lease-share.ts";
+import type { CoordinatorRpc, ObjectStub } from "./shard-rpc.ts";
 
 /**
  * A shard's batch gives up waiting for stock after this long (the Worker's call deadline is 3 s):
@@ -15,12 +15,12 @@ const LEASE_WAIT_MS = 1_000;
 export const RETRY_PAUSE_MS = 5;
 
 /** The event's coordinator: its own object, named by the event id, where the event is placed. */
-export function coordinatorOf(env: Env, def: EventDefinition): DurableObjectStub<CouponEvent> {
+export function coordinatorOf(env: Env, def: EventDefinition): ObjectStub<CoordinatorRpc> {
   return placedStub(
     env.COUPON_EVENT,
     def.id,
     placementOf(def),
-  ) as unknown as DurableObjectStub<CouponEvent>;
+  ) as unknown as ObjectStub<CoordinatorRpc>;
 }
 
 /**

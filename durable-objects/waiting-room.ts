@@ -1,12 +1,7 @@
 import type { JoinReport, RoomTable } from "../domain/admission.ts";
-import {
-  DRAW_GRACE_MS,
-  placesToAdmit,
-  type QueueRules,
-  type RoomState,
-} from "../domain/admission.ts";
+import { DRAW_GRACE_MS, placesToAdmit, type RoomState } from "../domain/admission.ts";
 import { drawOrder, drawTable, newSeed, seedCommitment } from "../domain/draw.ts";
-import type { EventDefinition, LedgerCounters, Refusal } from "../domain/ledger.ts";
+import type { EventDefinition, LedgerCounters, QueueRules, Refusal } from "../domain/ledger.ts";
 
 export type { JoinReport, RoomTable };
 

@@ -39,6 +39,25 @@ export const EVENT_EXAMPLE = {
     { at: "2026-09-12T14:03:00.000Z", quantity: 200 },
   ],
   nextWaveAt: "2026-09-12T14:03:00.000Z",
+  queue: null,
+};
+
+const TICKET_EXAMPLE = "v1.mfgk3x4g.7yQm2cV0d9rXb1LwTz5aHn8sKe3pUf6jR4oGi0MvWcY";
+
+const QUEUE_TICKET_EXAMPLE = {
+  eventId: EVENT_ID,
+  ticket: TICKET_EXAMPLE,
+  joinedAt: "2026-09-12T13:59:52.310Z",
+};
+
+const QUEUE_STATUS_EXAMPLE = {
+  state: "waiting",
+  position: 812,
+  admittedThrough: 540,
+  remaining: 160,
+  estimatedWaitSeconds: 34,
+  admittedUntil: null,
+  lapsed: false,
 };
 
 export const COUPON_EXAMPLE = {
@@ -96,6 +115,8 @@ export const COMPONENT_EXAMPLES: Record<string, unknown> = {
   Coupon: COUPON_EXAMPLE,
   EventStats: STATS_EXAMPLE,
   Health: HEALTH_EXAMPLE,
+  QueueTicket: QUEUE_TICKET_EXAMPLE,
+  QueueStatus: QUEUE_STATUS_EXAMPLE,
 };
 
 /** Answers whose schema is not a component, by `METHOD /path status`. */
@@ -125,4 +146,5 @@ export const PARAMETER_EXAMPLES: Record<string, unknown> = {
   slug: "sold-out",
   cursor: "WzE3ODkyMjI0MDA0MTIsImNwbl80ZjlLMm1ReFQ4dkxwUjNuWjBhQjdjIl0",
   limit: 20,
+  "Queue-Ticket": TICKET_EXAMPLE,
 };

@@ -240,7 +240,8 @@ export interface paths {
              *           "quantity": 200
              *         }
              *       ],
-             *       "nextWaveAt": "2026-09-12T14:03:00.000Z"
+             *       "nextWaveAt": "2026-09-12T14:03:00.000Z",
+             *       "queue": null
              *     }
              */
             "application/json": components["schemas"]["Event"];
@@ -278,7 +279,8 @@ export interface paths {
              *           "quantity": 200
              *         }
              *       ],
-             *       "nextWaveAt": "2026-09-12T14:03:00.000Z"
+             *       "nextWaveAt": "2026-09-12T14:03:00.000Z",
+             *       "queue": null
              *     }
              */
             "application/json": components["schemas"]["Event"];
@@ -391,7 +393,8 @@ export interface paths {
              *           "quantity": 200
              *         }
              *       ],
-             *       "nextWaveAt": "2026-09-12T14:03:00.000Z"
+             *       "nextWaveAt": "2026-09-12T14:03:00.000Z",
+             *       "queue": null
              *     }
              */
             "application/json": components["schemas"]["Event"];
@@ -481,7 +484,8 @@ export interface paths {
              *           "quantity": 200
              *         }
              *       ],
-             *       "nextWaveAt": "2026-09-12T14:03:00.000Z"
+             *       "nextWaveAt": "2026-09-12T14:03:00.000Z",
+             *       "queue": null
              *     }
              */
             "application/json": components["schemas"]["Event"];
@@ -587,7 +591,8 @@ export interface paths {
              *           "quantity": 200
              *         }
              *       ],
-             *       "nextWaveAt": "2026-09-12T14:03:00.000Z"
+             *       "nextWaveAt": "2026-09-12T14:03:00.000Z",
+             *       "queue": null
              *     }
              */
             "application/json": components["schemas"]["Event"];
@@ -689,7 +694,8 @@ export interface paths {
              *             "quantity": 200
              *           }
              *         ],
-             *         "nextWaveAt": "2026-09-12T14:03:00.000Z"
+             *         "nextWaveAt": "2026-09-12T14:03:00.000Z",
+             *         "queue": null
              *       },
              *       "claims": {
              *         "issued": 300,
@@ -970,7 +976,10 @@ export interface paths {
         header?: {
           /** @description A fresh Turnstile token from the widget (single use); required only when the service runs with Turnstile. */
           "CF-Turnstile-Response"?: string;
-          /** @description The ticket from joining the event's waiting room. */
+          /**
+           * @description The ticket from joining the event's waiting room.
+           * @example v1.mfgk3x4g.7yQm2cV0d9rXb1LwTz5aHn8sKe3pUf6jR4oGi0MvWcY
+           */
           "Queue-Ticket"?: string;
         };
         path: {
@@ -1197,7 +1206,10 @@ export interface paths {
       parameters: {
         query?: never;
         header?: {
-          /** @description The ticket from joining the event's waiting room. */
+          /**
+           * @description The ticket from joining the event's waiting room.
+           * @example v1.mfgk3x4g.7yQm2cV0d9rXb1LwTz5aHn8sKe3pUf6jR4oGi0MvWcY
+           */
           "Queue-Ticket"?: string;
         };
         path: {
@@ -1213,6 +1225,13 @@ export interface paths {
             [name: string]: unknown;
           };
           content: {
+            /**
+             * @example {
+             *       "eventId": "back-to-school-2026",
+             *       "ticket": "v1.mfgk3x4g.7yQm2cV0d9rXb1LwTz5aHn8sKe3pUf6jR4oGi0MvWcY",
+             *       "joinedAt": "2026-09-12T13:59:52.310Z"
+             *     }
+             */
             "application/json": components["schemas"]["QueueTicket"];
           };
         };
@@ -1222,6 +1241,13 @@ export interface paths {
             [name: string]: unknown;
           };
           content: {
+            /**
+             * @example {
+             *       "eventId": "back-to-school-2026",
+             *       "ticket": "v1.mfgk3x4g.7yQm2cV0d9rXb1LwTz5aHn8sKe3pUf6jR4oGi0MvWcY",
+             *       "joinedAt": "2026-09-12T13:59:52.310Z"
+             *     }
+             */
             "application/json": components["schemas"]["QueueTicket"];
           };
         };
@@ -1288,7 +1314,10 @@ export interface paths {
       parameters: {
         query?: never;
         header?: {
-          /** @description The ticket from joining the event's waiting room. */
+          /**
+           * @description The ticket from joining the event's waiting room.
+           * @example v1.mfgk3x4g.7yQm2cV0d9rXb1LwTz5aHn8sKe3pUf6jR4oGi0MvWcY
+           */
           "Queue-Ticket"?: string;
         };
         path: {
@@ -1304,6 +1333,17 @@ export interface paths {
             [name: string]: unknown;
           };
           content: {
+            /**
+             * @example {
+             *       "state": "waiting",
+             *       "position": 812,
+             *       "admittedThrough": 540,
+             *       "remaining": 160,
+             *       "estimatedWaitSeconds": 34,
+             *       "admittedUntil": null,
+             *       "lapsed": false
+             *     }
+             */
             "application/json": components["schemas"]["QueueStatus"];
           };
         };
