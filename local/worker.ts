@@ -29,7 +29,9 @@ const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 /** Bundles the Worker exactly as `wrangler deploy` would, without uploading it. */
 export async function bundleWorker(outDir: string): Promise<string> {
   copyDocsAssets();
-  await run(process.execPath, [WRANGLER, "deploy", "--dry-run", "--outdir", outDir], {
+  // `--env=`: the top-level configuration (what runs locally), said so that wrangler does not
+  // warn about the staging and production environments beside it.
+  await run(process.execPath, [WRANGLER, "deploy", "--dry-run", "--env=", "--outdir", outDir], {
     WRANGLER_SEND_METRICS: "false",
   });
   // wrangler names the bundle after `main` (worker.ts).

@@ -49,7 +49,7 @@ export function overBudget(env: string, kib: number, budget: number): string | n
 const label = (env: string) => (env ? `--env ${env}` : "base config");
 
 function dryRun(env: string, outdir: string): Promise<{ code: number | null; output: string }> {
-  const args = ["deploy", "--dry-run", "--outdir", outdir, ...(env ? ["--env", env] : [])];
+  const args = ["deploy", "--dry-run", "--outdir", outdir, env ? `--env=${env}` : "--env="];
   const child = spawn(join(ROOT, "node_modules", ".bin", "wrangler"), args, {
     cwd: ROOT,
     // No telemetry, no update check: this runs in CI and offline.
