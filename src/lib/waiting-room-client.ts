@@ -125,7 +125,11 @@ export class RoomClient {
     now: number,
   ): Promise<Refusal | null> {
     const room = entry.snapshot.room;
-    if (!hasTicket || !room) return { slug: "queued", retryAfter: 5 };
+    if (!hasTicket || !room) {
+      // A holder the edge knows of (the final holders, once sold out or ended) gets its coupon
+      // back from the object; anyone else without a ticket never reaches it.
+      return entry.holders?.mightHold(userId) ? null : { slug: "queued", retryAfter: 5 };
+    }
     const { status, retryAfter } = await this.status(eventId, entry, userId, now);
     if (status.position !== null && status.position <= room.admittedThrough) return null;
     if (status.state === "sold-out" || status.state === "ended") return null; // the object says so
