@@ -263,10 +263,7 @@ export class CouponEvent extends DurableObject<Env> implements ShardRpc, Coordin
    * filter too, which comes only once the holders are final.
    */
   claimBatch(userIds: string[], opts?: { wantHolders?: boolean }): ClaimBatchAnswer {
-    if (!Array.isArray(userIds) || userIds.length > MAX_CLAIM_BATCH) {
-      throw new TypeError(`userIds must be an array of at most ${MAX_CLAIM_BATCH} user ids`);
-    }
-    this.claimsArrived(userIds.length);
+    this.#batchArrived(userIds);
     const def = this.#def;
     if (!def) return { outcome: "unknown-event" };
     if (shardCount(def) > 1) throw new TypeError("a sharded event's claims go to its shards");
@@ -296,16 +293,7 @@ export class CouponEvent extends DurableObject<Env> implements ShardRpc, Coordin
     for (const result of results) {
       if (result.outcome === "refused") this.#rejections.count(result.refusal.slug);
     }
-    const answer: ClaimBatchAnswer = {
-      outcome: "decided",
-      results,
-      counters: this.#countersAt(now),
-    };
-    if (opts?.wantHolders === true && this.#holdersFinal(def, now)) {
-      const holders = this.#holdersFilter();
-      if (holders) answer.holders = holders;
-    }
-    return answer;
+    return this.#decided(def, results, now, opts?.wantHolders === true);
   }
 
   /**
@@ -316,10 +304,7 @@ export class CouponEvent extends DurableObject<Env> implements ShardRpc, Coordin
    * more in the background.
    */
   async claimShare(userIds: string[], opts?: { wantHolders?: boolean }): Promise<ClaimBatchAnswer> {
-    if (!Array.isArray(userIds) || userIds.length > MAX_CLAIM_BATCH) {
-      throw new TypeError(`userIds must be an array of at most ${MAX_CLAIM_BATCH} user ids`);
-    }
-    this.claimsArrived(userIds.length);
+    this.#batchArrived(userIds);
     const def = this.#def;
     const share = this.#share;
     if (!def || !share) return { outcome: "unknown-event" };
@@ -343,16 +328,7 @@ export class CouponEvent extends DurableObject<Env> implements ShardRpc, Coordin
     }
     this.#topUp(def, share);
     const now = this.clock.now();
-    const answer: ClaimBatchAnswer = {
-      outcome: "decided",
-      results,
-      counters: this.#countersAt(now),
-    };
-    if (opts?.wantHolders === true && this.#holdersFinal(def, now)) {
-      const holders = this.#holdersFilter();
-      if (holders) answer.holders = holders;
-    }
-    return answer;
+    return this.#decided(def, results, now, opts?.wantHolders === true);
   }
 
   /** Coordinator: a shard asks for stock (lease-coordinator.ts). */
@@ -818,6 +794,33 @@ export class CouponEvent extends DurableObject<Env> implements ShardRpc, Coordin
   /** When the next hold lapses, in real time (the clock may be a test's), or null. */
   #nextHoldLapse(): number | null {
     return realTime(this.#claims.nextHoldEnd(), this.clock);
+  }
+
+  /** A claim batch (either path) is checked for its size and counted as it arrives. */
+  #batchArrived(userIds: string[]): void {
+    if (!Array.isArray(userIds) || userIds.length > MAX_CLAIM_BATCH) {
+      throw new TypeError(`userIds must be an array of at most ${MAX_CLAIM_BATCH} user ids`);
+    }
+    this.claimsArrived(userIds.length);
+  }
+
+  /** A decided batch's answer: with the counters, and the holders' filter once final if asked. */
+  #decided(
+    def: EventDefinition,
+    results: ClaimDecision[],
+    now: number,
+    wantHolders: boolean,
+  ): ClaimBatchAnswer {
+    const answer: ClaimBatchAnswer = {
+      outcome: "decided",
+      results,
+      counters: this.#countersAt(now),
+    };
+    if (wantHolders && this.#holdersFinal(def, now)) {
+      const holders = this.#holdersFilter();
+      if (holders) answer.holders = holders;
+    }
+    return answer;
   }
 
   #countersAt(now: number): EventCounters {

@@ -3,7 +3,13 @@
  * event read back, MySQL and the Kafka topic), and the issue's targets for the scenarios that
  * have them. Pure: the sink reads are done by the caller (loadtest/sinks.ts).
  */
-import { answerKey, percentiles, type RequestRecord, retryAfterSeconds } from "./http.ts";
+import {
+  answerKey,
+  percentiles,
+  type RequestRecord,
+  retryAfterSeconds,
+  serviceMs,
+} from "./http.ts";
 import { roomChecks } from "./room-checks.ts";
 import type { RunData } from "./run.ts";
 import type { Plan } from "./scenarios.ts";
@@ -25,9 +31,6 @@ export interface SinkReads {
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const fmtMs = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${Math.round(n)} ms`);
-
-/** Latency of a request: from the moment it was written to a connection to its full answer. */
-export const serviceMs = (r: RequestRecord) => r.endAt - r.sentAt;
 
 const REFUSALS = ["sold-out", "awaiting-release", "not-started", "paused", "ended"];
 

@@ -159,6 +159,22 @@ export function percentiles(values: ArrayLike<number>): {
   return { count: s.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: s.at(-1) ?? 0 };
 }
 
+/** `percentiles` to a tenth of a ms, as the reports give latencies. */
+export function latencySummary(values: ArrayLike<number>): ReturnType<typeof percentiles> {
+  const p = percentiles(values);
+  const round = (x: number) => Math.round(x * 10) / 10;
+  return {
+    count: p.count,
+    p50: round(p.p50),
+    p95: round(p.p95),
+    p99: round(p.p99),
+    max: round(p.max),
+  };
+}
+
+/** Latency of a request: from the moment it was written to a connection to its full answer. */
+export const serviceMs = (r: Pick<RequestRecord, "sentAt" | "endAt">) => r.endAt - r.sentAt;
+
 /** Retry-After as whole seconds, or undefined when absent or not a whole number. */
 export function retryAfterSeconds(raw: string | undefined): number | undefined {
   if (raw === undefined || !/^\d+$/.test(raw.trim())) return undefined;

@@ -6,8 +6,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { type Check, serviceMs } from "./checks.ts";
-import { answerKey, percentiles, type RequestRecord } from "./http.ts";
+import type { Check } from "./checks.ts";
+import { answerKey, latencySummary, percentiles, type RequestRecord, serviceMs } from "./http.ts";
 import { type RoomFigures, roomFigures } from "./room-checks.ts";
 import type { Marker, RunData, Sample } from "./run.ts";
 import type { Plan } from "./scenarios.ts";
@@ -170,16 +170,6 @@ export function buildSeries(run: RunData): Series {
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
-const lat = (xs: number[]): Latency => {
-  const p = percentiles(xs);
-  return {
-    count: p.count,
-    p50: round(p.p50),
-    p95: round(p.p95),
-    p99: round(p.p99),
-    max: round(p.max),
-  };
-};
 
 function countBy<T>(xs: T[], key: (x: T) => string): Record<string, number> {
   const out: Record<string, number> = {};
@@ -261,12 +251,12 @@ export function buildReport(i: ReportInput): Report {
       answers: countBy(run.records, answerKey),
       outcomes: countBy(run.visitors, (v) => v.outcome || "no claim"),
       latency: {
-        claim: lat(by("claim")),
-        event: lat(by("event")),
-        coupon: lat(by("coupon")),
-        all: lat(run.records.map(serviceMs)),
+        claim: latencySummary(by("claim")),
+        event: latencySummary(by("event")),
+        coupon: latencySummary(by("coupon")),
+        all: latencySummary(run.records.map(serviceMs)),
       },
-      claimFromClick: lat(claims.map((r) => r.endAt - r.queuedAt)),
+      claimFromClick: latencySummary(claims.map((r) => r.endAt - r.queuedAt)),
       errors: run.records.filter((r) => r.status === 0).length,
       fiveXx: run.records.filter((r) => r.status >= 500).length,
       shed: run.records.filter((r) => r.status === 429 || r.status === 503).length,

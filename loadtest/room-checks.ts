@@ -3,23 +3,11 @@
  * user saw (`VisitorData.room`), the request records and the event's stats. Pure.
  */
 import type { Check } from "./checks.ts";
-import { percentiles, type RequestRecord } from "./http.ts";
+import { latencySummary, percentiles, type RequestRecord, serviceMs } from "./http.ts";
 import type { Latency } from "./report.ts";
 import type { RunData, VisitorData } from "./run.ts";
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-const round = (x: number) => Math.round(x * 10) / 10;
-const lat = (xs: number[]): Latency => {
-  const p = percentiles(xs);
-  return {
-    count: p.count,
-    p50: round(p.p50),
-    p95: round(p.p95),
-    p99: round(p.p99),
-    max: round(p.max),
-  };
-};
-const serviceMs = (r: RequestRecord) => r.endAt - r.sentAt;
 
 export interface RoomFigures {
   /** Users answered with a ticket; who saw `admitted`; who got a coupon; who were told sold-out. */
@@ -146,18 +134,18 @@ export function roomFigures(run: RunData): RoomFigures {
             decisions: issued + Object.values(rejected).reduce((a, b) => a + b, 0),
           },
     latency: {
-      join: lat(kind("join").map(serviceMs)),
-      status: lat(kind("status").map(serviceMs)),
-      claim: lat(kind("claim").map(serviceMs)),
+      join: latencySummary(kind("join").map(serviceMs)),
+      status: latencySummary(kind("status").map(serviceMs)),
+      claim: latencySummary(kind("claim").map(serviceMs)),
     },
-    toAnswer: lat(
+    toAnswer: latencySummary(
       run.visitors.flatMap((v) =>
         v.room?.answeredAt != null && !Number.isNaN(v.arriveAt)
           ? [v.room.answeredAt - v.arriveAt]
           : [],
       ),
     ),
-    soldOutAfterLastCoupon: lat(
+    soldOutAfterLastCoupon: latencySummary(
       lastCoupon === null
         ? []
         : waiters.flatMap((v) =>

@@ -4,14 +4,14 @@
  * says, claims with the `Queue-Ticket` header once admitted, and stops at a coupon, `sold-out`
  * or `ended`. What each user saw and when goes into `VisitorData.room` for the checks.
  */
-import type { Pool } from "undici";
 import { DRAW_GRACE_MS } from "../domain/admission.ts";
+import { arriveOnSchedule, notArrived } from "./arrivals.ts";
 import { type Answer, retryAfterSeconds } from "./http.ts";
 import { prng } from "./prng.ts";
 import type { VisitorData } from "./run.ts";
 import type { RoomPlan } from "./scenarios.ts";
 import type { User } from "./target.ts";
-import { call, couponOf, type Recorder, sleep } from "./visit.ts";
+import { type CrowdContext, call, couponOf, outcomeOf, sleep } from "./visit.ts";
 
 /** One user's visit to the room, times in ms from startsAt (when its answer arrived). */
 export interface RoomVisit {
@@ -34,9 +34,6 @@ export interface RoomVisit {
 /** When nothing says otherwise, ask again this many seconds later. */
 const DEFAULT_POLL_S = 2;
 
-const key = (a: Answer) =>
-  a.status === 0 ? `error ${a.error}` : `${a.status}${a.slug ? ` ${a.slug}` : ""}`;
-
 function statusOf(a: Answer): { state?: string; position?: number | null } {
   if (a.status !== 200) return {};
   try {
@@ -46,28 +43,15 @@ function statusOf(a: Answer): { state?: string; position?: number | null } {
   }
 }
 
-export async function room(
-  plan: RoomPlan,
-  users: User[],
-  pool: Pool,
-  origin: number,
-  record: Recorder,
-  rel: (perf: number) => number,
-  eventId: string,
-): Promise<VisitorData[]> {
+export async function room(plan: RoomPlan, ctx: CrowdContext): Promise<VisitorData[]> {
+  const { users, pool, origin, record, rel, eventId } = ctx;
   const queuePath = `/v1/events/${eventId}/queue`;
   const statusPath = `${queuePath}/me`;
   const claimPath = `/v1/events/${eventId}/claims`;
   // Nobody polls forever: the draw, one full admission, and a minute's grace.
   const giveUpAt = DRAW_GRACE_MS + plan.admitSeconds * 1000 + 60_000;
   const visitors: VisitorData[] = users.map((u) => ({
-    user: u.id,
-    arriveAt: Number.NaN,
-    leaveAt: Number.NaN,
-    claims: 0,
-    couponIds: [],
-    outcome: "",
-    readBackMismatch: false,
+    ...notArrived(u.id),
     room: {
       ticket: false,
       admittedAt: null,
@@ -105,7 +89,7 @@ export async function room(
     }
     if (!ticket) {
       if (joined.slug === "sold-out" || joined.slug === "ended") soldOut(joined);
-      return finish(`join ${key(joined)}`);
+      return finish(`join ${outcomeOf(joined)}`);
     }
     r.ticket = true;
     const withTicket = { ...auth, "queue-ticket": ticket };
@@ -133,7 +117,7 @@ export async function room(
     // then): one more status read learns the place the checks hold it to.
     const won = async (c: Answer) => {
       if (r.admittedAt === null) await poll();
-      return finish(key(c));
+      return finish(outcomeOf(c));
     };
 
     for (;;) {
@@ -147,38 +131,25 @@ export async function room(
         r.admittedAt ??= at(s);
         const c = await claim();
         if (couponOf(c)) return won(c);
-        if (r.soldOutAt !== null) return finish(key(c));
-        if (!(c.status === 409 && c.slug === "queued")) return finish(`claim ${key(c)}`);
+        if (r.soldOutAt !== null) return finish(outcomeOf(c));
+        if (!(c.status === 409 && c.slug === "queued")) return finish(`claim ${outcomeOf(c)}`);
         // Refused as not admitted (a lapse, or another isolate's older snapshot): back to polling.
         await sleep((retryAfterSeconds(c.retryAfter) ?? DEFAULT_POLL_S) * 1000);
         continue;
       }
-      if (state !== "waiting") return finish(`status ${key(s)}`);
+      if (state !== "waiting") return finish(`status ${outcomeOf(s)}`);
       if (i % plan.impatientEvery === 0 && r.impatient === undefined) {
         // Told to wait, the impatient user claims anyway, once: the room must refuse it.
         const c = await claim();
-        r.impatient = key(c);
+        r.impatient = outcomeOf(c);
         if (couponOf(c)) return won(c);
-        if (r.soldOutAt !== null) return finish(key(c));
+        if (r.soldOutAt !== null) return finish(outcomeOf(c));
       }
       await sleep((retryAfterSeconds(s.retryAfter) ?? DEFAULT_POLL_S) * 1000 + jitter() * 100);
     }
   };
 
   // Open model: each user joins at its planned time, however busy the service is.
-  const running: Promise<void>[] = [];
-  let next = 0;
-  await new Promise<void>((done) => {
-    const launch = () => {
-      const now = performance.now() - origin;
-      while (next < plan.arrivals.length && (plan.arrivals[next] as number) <= now) {
-        running.push(visit(next++));
-      }
-      if (next >= plan.arrivals.length) return done();
-      setTimeout(launch, Math.max(0, (plan.arrivals[next] as number) - now));
-    };
-    launch();
-  });
-  await Promise.all(running);
+  await arriveOnSchedule(plan.arrivals, origin, visit);
   return visitors;
 }

@@ -10,6 +10,7 @@ import { loadavg } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { Pool } from "undici";
 import { controlFetch } from "../local/gateway/control-client.ts";
+import { arriveOnSchedule, notArrived } from "./arrivals.ts";
 import {
   type Answer,
   type Kind,
@@ -23,7 +24,7 @@ import { prng } from "./prng.ts";
 import { type RoomVisit, room } from "./room.ts";
 import type { CrowdPlan, FaultStep, Plan, SaturatePlan } from "./scenarios.ts";
 import type { Target, User } from "./target.ts";
-import { call, couponOf, type Recorder, sleep } from "./visit.ts";
+import { type CrowdContext, call, couponOf, outcomeOf, sleep } from "./visit.ts";
 
 /** A coupon as the API answers it (the fields the checks read). */
 export interface CouponView {
@@ -276,14 +277,15 @@ export async function runScenario(o: RunOptions): Promise<RunData> {
   const loadStart = rel(performance.now());
   log(`load starts (${plan.description})`);
 
+  const ctx: CrowdContext = { users, pool, origin, record, rel, eventId };
   let visitors: VisitorData[];
   try {
     visitors =
       plan.kind === "crowd"
-        ? await crowd(plan, users, pool, origin, record, rel, eventId)
+        ? await crowd(plan, ctx)
         : plan.kind === "room"
-          ? await room(plan, users, pool, origin, record, rel, eventId)
-          : await saturate(plan, users, pool, origin, record, rel, eventId);
+          ? await room(plan, ctx)
+          : await saturate(plan, ctx);
   } finally {
     loop.disable();
   }
@@ -468,27 +470,12 @@ function scheduleFaults(
  * `awaiting-release` or `not-started` is sent again after its Retry-After, as the page would.
  * Only holders read their coupon back.
  */
-async function crowd(
-  plan: CrowdPlan,
-  users: User[],
-  pool: Pool,
-  origin: number,
-  record: Recorder,
-  rel: (perf: number) => number,
-  eventId: string,
-): Promise<VisitorData[]> {
+async function crowd(plan: CrowdPlan, ctx: CrowdContext): Promise<VisitorData[]> {
+  const { users, pool, origin, record, rel, eventId } = ctx;
   const eventPath = `/v1/events/${eventId}`;
   const claimPath = `${eventPath}/claims`;
   const minePath = `${eventPath}/claims/me`;
-  const visitors: VisitorData[] = users.map((u) => ({
-    user: u.id,
-    arriveAt: Number.NaN,
-    leaveAt: Number.NaN,
-    claims: 0,
-    couponIds: [],
-    outcome: "",
-    readBackMismatch: false,
-  }));
+  const visitors: VisitorData[] = users.map((u) => notArrived(u.id));
   // Polls stop this long after the opening even if the event still reads "scheduled".
   const pollUntil = (plan.waves.at(-1)?.atMs ?? 0) + 60_000;
 
@@ -520,10 +507,7 @@ async function crowd(
       // Back when the next wave opens, give or take the user's reaction.
       await sleep(ra * 1000 + jitter() * 500);
     }
-    v.outcome =
-      claim.status === 0
-        ? `error ${claim.error}`
-        : `${claim.status}${claim.slug ? ` ${claim.slug}` : ""}`;
+    v.outcome = outcomeOf(claim);
     const coupon = couponOf(claim);
     if (coupon) {
       v.couponIds.push(coupon.id);
@@ -537,33 +521,13 @@ async function crowd(
   };
 
   // Open model: each visitor is started at its planned time, however busy the service is.
-  const running: Promise<void>[] = [];
-  let next = 0;
-  await new Promise<void>((done) => {
-    const launch = () => {
-      const now = performance.now() - origin;
-      while (next < plan.arrivals.length && (plan.arrivals[next] as number) <= now) {
-        running.push(visit(next++));
-      }
-      if (next >= plan.arrivals.length) return done();
-      setTimeout(launch, Math.max(0, (plan.arrivals[next] as number) - now));
-    };
-    launch();
-  });
-  await Promise.all(running);
+  await arriveOnSchedule(plan.arrivals, origin, visit);
   return visitors;
 }
 
 /** `plan.concurrency` closed loops of claims, a fresh user each, until time or users run out. */
-async function saturate(
-  plan: SaturatePlan,
-  users: User[],
-  pool: Pool,
-  origin: number,
-  record: Recorder,
-  rel: (perf: number) => number,
-  eventId: string,
-): Promise<VisitorData[]> {
+async function saturate(plan: SaturatePlan, ctx: CrowdContext): Promise<VisitorData[]> {
+  const { users, pool, origin, record, rel, eventId } = ctx;
   const claimPath = `/v1/events/${eventId}/claims`;
   const visitors: VisitorData[] = [];
   const deadline = origin + plan.durationMs;
@@ -586,7 +550,7 @@ async function saturate(
       record("claim", i, a);
       const coupon = couponOf(a);
       if (coupon) v.couponIds.push(coupon.id);
-      v.outcome = a.status === 0 ? `error ${a.error}` : `${a.status}${a.slug ? ` ${a.slug}` : ""}`;
+      v.outcome = outcomeOf(a);
       v.leaveAt = rel(performance.now());
     }
   };

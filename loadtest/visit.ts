@@ -1,15 +1,26 @@
 /**
  * What every kind of visitor does with the service: a request retried after 429/503, a coupon
- * read from an answer, a pause. Shared by the crowd, saturate and the waiting room (run.ts,
- * room.ts).
+ * read from an answer, an answer as an outcome, a pause, and what a crowd runs with. Shared by
+ * the crowd, saturate and the waiting room (run.ts, room.ts).
  */
 import type { Pool } from "undici";
 import { type Answer, type Kind, retryAfterSeconds, send } from "./http.ts";
 import type { CouponView } from "./run.ts";
+import type { User } from "./target.ts";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 export type Recorder = (kind: Kind, user: number, a: Answer) => void;
+
+/** What a crowd (crowd, saturate, the room) runs with; times are ms from `origin`, startsAt. */
+export interface CrowdContext {
+  users: User[];
+  pool: Pool;
+  origin: number;
+  record: Recorder;
+  rel: (perf: number) => number;
+  eventId: string;
+}
 
 /** Sends a request, retrying on 429/503 after Retry-After (1 s when missing), at most 3 times. */
 export async function call(
@@ -39,3 +50,7 @@ export function couponOf(a: Answer): CouponView | undefined {
     return undefined;
   }
 }
+
+/** An answer as a visitor's outcome: "201", "409 sold-out", "error UND_ERR_SOCKET"... */
+export const outcomeOf = (a: Answer) =>
+  a.status === 0 ? `error ${a.error}` : `${a.status}${a.slug ? ` ${a.slug}` : ""}`;

@@ -16,7 +16,13 @@ import {
   QueueTicketSchema,
 } from "../schemas/queue.ts";
 
-const user = [{ userToken: [] }];
+/** What both room routes are: a user's call about one event, carrying its Queue-Ticket. */
+const userCallWithTicket = {
+  tags: ["queue"],
+  security: [{ userToken: [] }],
+  middleware: [requireUser],
+  request: { params: EventIdParam, headers: QueueTicketHeader },
+};
 
 const join = createRoute({
   method: "post",
@@ -24,10 +30,7 @@ const join = createRoute({
   summary: "Join the event's waiting room",
   description:
     "From `queue.opensAt`. Answered at the edge: the ticket is signed for this user and event, the join reported to the event in batches. Everyone who joins before `startsAt` is placed by a draw from the published seed (docs/waiting-room.md); later joiners come after them, in joining order. Joining again with the ticket in `Queue-Ticket` answers 200 with the same ticket; the place never depends on which ticket. The body is ignored.",
-  tags: ["queue"],
-  security: user,
-  middleware: [requireUser] as const,
-  request: { params: EventIdParam, headers: QueueTicketHeader },
+  ...userCallWithTicket,
   responses: {
     201: json(QueueTicketSchema, "Joined by this call"),
     200: json(QueueTicketSchema, "Already joined: the same ticket"),
@@ -43,10 +46,7 @@ const status = createRoute({
   summary: "The caller's place in the waiting room",
   description:
     "Answered at the edge from the event's snapshot and the ticket, never by asking the event per poll. `Retry-After` (while waiting) says when to ask again; it spreads a crowd's polls.",
-  tags: ["queue"],
-  security: user,
-  middleware: [requireUser] as const,
-  request: { params: EventIdParam, headers: QueueTicketHeader },
+  ...userCallWithTicket,
   responses: {
     200: json(QueueStatusSchema, "The caller's status"),
     ...userEventProblems,

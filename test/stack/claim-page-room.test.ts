@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { poll, usePageHarness } from "./page-harness.ts";
+import { openClaimPage, poll, signInClaimPage, usePageHarness } from "./page-harness.ts";
 
 const harness = usePageHarness("claim-page-room");
 
@@ -16,28 +16,11 @@ const harness = usePageHarness("claim-page-room");
 const roomPoll = <T>(read: () => Promise<T>) =>
   expect.poll(read, { timeout: 40_000, interval: 100 });
 
-/** A fresh page (its own session storage) for one user, in `locale`, with errors collected. */
-async function open(eventId: string, locale: string): Promise<{ page: Page; errors: string[] }> {
-  const context = await harness().browser.newContext({
-    locale,
-    viewport: { width: 390, height: 844 },
-  });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on("pageerror", (err) => errors.push(err.message));
-  page.on("console", (msg) => {
-    // No coupon yet (404) is an answer the page handles; anything else is a bug.
-    if (msg.type() === "error" && !/status of 404/.test(msg.text())) errors.push(msg.text());
-  });
-  await page.goto(`${harness().worker.url}/claim?event=${eventId}`);
-  await page.getByRole("heading", { name: "Back to school" }).waitFor();
-  return { page, errors };
-}
+/** No coupon yet (404) is an answer the page handles. */
+const open = (eventId: string, locale: string) => openClaimPage(harness(), eventId, locale, [404]);
 
-async function signIn(page: Page, sub: string, label: string): Promise<void> {
-  await page.getByLabel(label).fill(await harness().token(sub));
-  await page.keyboard.press("Enter"); // the form, by keyboard
-}
+const signIn = (page: Page, sub: string, label: string) =>
+  signInClaimPage(harness(), page, sub, label);
 
 const text = (page: Page, id: string) => page.locator(`#${id}`).textContent();
 

@@ -17,7 +17,7 @@ import {
   DUMMY_TOKEN,
   TEST_SECRETS,
 } from "../../local/gateway/turnstile.ts";
-import { poll, usePageHarness } from "./page-harness.ts";
+import { openClaimPage, poll, signInClaimPage, usePageHarness } from "./page-harness.ts";
 
 const SITE_KEY = "1x00000000000000000000AA";
 const WIDGET_SCRIPT = "https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit";
@@ -116,26 +116,14 @@ async function eventStock(id: string): Promise<{ issued: number; remaining: numb
  * errors collected (CSP violations included). `expected` are answers the page handles.
  */
 async function open(id: string, sub: string, expected = [404]) {
-  const context = await harness().browser.newContext({
-    locale: "en-US",
-    viewport: { width: 390, height: 844 },
-  });
   const widgetRequests: string[] = [];
-  await context.route("https://challenges.cloudflare.com/**", (route) => {
-    widgetRequests.push(route.request().url());
-    return route.fulfill({ contentType: "text/javascript; charset=utf-8", body: FAKE_WIDGET });
-  });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  const handled = new RegExp(`status of (${expected.join("|")})`);
-  page.on("pageerror", (err) => errors.push(err.message));
-  page.on("console", (msg) => {
-    if (msg.type() === "error" && !handled.test(msg.text())) errors.push(msg.text());
-  });
-  await page.goto(`${harness().worker.url}/claim?event=${id}`);
-  await page.getByRole("heading", { name: "Back to school" }).waitFor();
-  await page.getByLabel("Your sign-in token").fill(await harness().token(sub));
-  await page.keyboard.press("Enter");
+  const { page, errors } = await openClaimPage(harness(), id, "en-US", expected, (context) =>
+    context.route("https://challenges.cloudflare.com/**", (route) => {
+      widgetRequests.push(route.request().url());
+      return route.fulfill({ contentType: "text/javascript; charset=utf-8", body: FAKE_WIDGET });
+    }),
+  );
+  await signInClaimPage(harness(), page, sub);
   await page.getByText("Signed in.").waitFor();
   return { page, errors, widgetRequests };
 }

@@ -7,32 +7,16 @@
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { poll, usePageHarness } from "./page-harness.ts";
+import { openClaimPage, poll, signInClaimPage, usePageHarness } from "./page-harness.ts";
 
 const harness = usePageHarness("claim-page");
 
-/** A fresh page (its own session storage) for one user, in `locale`, with errors collected. */
-async function open(eventId: string, locale = "en-US"): Promise<{ page: Page; errors: string[] }> {
-  const context = await harness().browser.newContext({
-    locale,
-    viewport: { width: 390, height: 844 },
-  });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on("pageerror", (err) => errors.push(err.message));
-  page.on("console", (msg) => {
-    // A refused claim (409) and no coupon yet (404) are answers the page handles; anything else is a bug.
-    if (msg.type() === "error" && !/status of (404|409)/.test(msg.text())) errors.push(msg.text());
-  });
-  await page.goto(`${harness().worker.url}/claim?event=${eventId}`);
-  await page.getByRole("heading", { name: "Back to school" }).waitFor();
-  return { page, errors };
-}
+/** A refused claim (409) and no coupon yet (404) are answers the page handles. */
+const open = (eventId: string, locale = "en-US") =>
+  openClaimPage(harness(), eventId, locale, [404, 409]);
 
-async function signIn(page: Page, sub: string, label = "Your sign-in token"): Promise<void> {
-  await page.getByLabel(label).fill(await harness().token(sub));
-  await page.keyboard.press("Enter"); // the form, by keyboard
-}
+const signIn = (page: Page, sub: string, label?: string) =>
+  signInClaimPage(harness(), page, sub, label);
 
 const past = new Date(Date.now() - 60_000).toISOString();
 

@@ -1,13 +1,14 @@
 /**
  * What the page tests share: the bundled Worker served by workerd as `npm start` serves it
  * (without the local cloud: the pages need only the Worker) and Debian's Chromium driven by
- * playwright-core (installed with apt when missing and root; never a downloaded browser).
+ * playwright-core (installed with apt when missing and root; never a downloaded browser); and the
+ * claim page opened and signed in as the page tests do.
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { sign } from "hono/jwt";
-import { type Browser, chromium } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect } from "vitest";
 import { ensureChromium } from "../../loadtest/browser.ts";
 import { freePort } from "../../local/servers/process.ts";
@@ -100,4 +101,44 @@ export function usePageHarness(
     if (!harness) throw new Error(`the ${name} harness has not started`);
     return harness;
   };
+}
+
+/**
+ * A fresh claim page (its own session storage) for one user on a phone-sized screen, in `locale`,
+ * with errors collected. `handled` are answers the page handles, so their console errors are not
+ * bugs; anything else is. `prepare` sets the context up before the page opens (routes, ...).
+ */
+export async function openClaimPage(
+  harness: PageHarness,
+  eventId: string,
+  locale: string,
+  handled: number[],
+  prepare?: (context: BrowserContext) => Promise<unknown>,
+): Promise<{ page: Page; errors: string[] }> {
+  const context = await harness.browser.newContext({
+    locale,
+    viewport: { width: 390, height: 844 },
+  });
+  await prepare?.(context);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  const handledError = new RegExp(`status of (${handled.join("|")})`);
+  page.on("pageerror", (err) => errors.push(err.message));
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !handledError.test(msg.text())) errors.push(msg.text());
+  });
+  await page.goto(`${harness.worker.url}/claim?event=${eventId}`);
+  await page.getByRole("heading", { name: "Back to school" }).waitFor();
+  return { page, errors };
+}
+
+/** Signs `sub` in on the claim page, through the token field named `label` and the keyboard. */
+export async function signInClaimPage(
+  harness: PageHarness,
+  page: Page,
+  sub: string,
+  label = "Your sign-in token",
+): Promise<void> {
+  await page.getByLabel(label).fill(await harness.token(sub));
+  await page.keyboard.press("Enter"); // the form, by keyboard
 }

@@ -10,9 +10,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { sign } from "hono/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitFor } from "../../local/servers/process.ts";
 import { serversUnder } from "./servers-under.ts";
-import { freeRange, type Run, watched } from "./stack-run.ts";
+import { freeRange, stopAll, untilServing, watched } from "./stack-run.ts";
 
 const REPO = resolve(import.meta.dirname, "..", "..");
 const SECRETS = {
@@ -39,25 +38,11 @@ beforeAll(async () => {
     stdio: ["ignore", "pipe", "pipe"],
   });
   started.push(child);
-  const stack: Run = watched(child);
-  await waitFor("the stack to serve", async () => /coupon service/.test(stack.output()), {
-    timeoutMs: 150_000,
-    intervalMs: 200,
-    describe: stack.output,
-  });
+  await untilServing(watched(child));
 }, 180_000);
 
 afterAll(async () => {
-  for (const child of started) {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-  }
-  await Promise.all(
-    started.map((c) =>
-      c.exitCode === null && c.signalCode === null
-        ? new Promise((done) => c.once("exit", done))
-        : null,
-    ),
-  );
+  await stopAll(started);
   if (state) {
     for (const pid of serversUnder(state)) process.kill(pid, "SIGKILL");
     rmSync(state, { recursive: true, force: true });

@@ -3,68 +3,10 @@
  * through the objects' RPC door (its allow-list), and the coordinator and its shards call each
  * other inside the objects' process.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { sign } from "hono/jwt";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../local/servers/process.ts";
-import { bundleWorker, type RunningWorker, startWorker } from "../../local/worker.ts";
-import { workerBindings } from "../../local/worker-bindings.ts";
-import { getStack } from "../local-cloud/stack.ts";
+import { describe, expect, it } from "vitest";
+import { ADMIN, token, useSplitWorker } from "./split-worker.ts";
 
-const JWT_SECRET = "split-jwt-secret-0123456789abcdef-0123456789";
-const ADMIN = "split-admin-token-0123456789";
-const dir = mkdtempSync(join(tmpdir(), "coupons-split-shards-"));
-let worker: RunningWorker;
-
-beforeAll(async () => {
-  worker = await startWorker({
-    dir: join(dir, "worker"),
-    bundle: await bundleWorker(join(dir, "bundle")),
-    host: "127.0.0.1",
-    port: await freePort(),
-    // Two fronts on one port: the split is exercised, not only its degenerate case.
-    fronts: 2,
-    bindings: {
-      JWT_SECRET,
-      ADMIN_TOKEN: ADMIN,
-      REQUEST_LOG: "off",
-      ...workerBindings(getStack()),
-    },
-  });
-}, 180_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const token = (sub: string) =>
-  sign({ sub, exp: Math.floor(Date.now() / 1000) + 600 }, JWT_SECRET, "HS256");
-
-async function call(
-  method: string,
-  path: string,
-  auth: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-) {
-  const res = await fetch(`${worker.url}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${auth}`,
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return {
-    status: res.status,
-    headers: res.headers,
-    body: (await res.json()) as Record<string, unknown>,
-  };
-}
+const { call } = useSplitWorker("coupons-split-shards-");
 
 describe("a sharded event across the split layout", () => {
   it("4 shards: claims exact, coupons routed by id, pause and stats summed", async () => {

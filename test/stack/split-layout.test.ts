@@ -4,68 +4,13 @@
  * connection (local/worker.ts, src/lib/event-objects.ts). Process level, against the test run's
  * local cloud (MariaDB, Redis and the gateway), so claims also reach MySQL.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { sign } from "hono/jwt";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../local/servers/process.ts";
-import { bundleWorker, type RunningWorker, startWorker } from "../../local/worker.ts";
-import { workerBindings } from "../../local/worker-bindings.ts";
-import { getStack } from "../local-cloud/stack.ts";
+import { describe, expect, it } from "vitest";
+import { ADMIN, token, useSplitWorker } from "./split-worker.ts";
 
-const JWT_SECRET = "split-jwt-secret-0123456789abcdef-0123456789";
-const ADMIN = "split-admin-token-0123456789";
-const dir = mkdtempSync(join(tmpdir(), "coupons-split-"));
-let worker: RunningWorker;
-
-beforeAll(async () => {
-  worker = await startWorker({
-    dir: join(dir, "worker"),
-    bundle: await bundleWorker(join(dir, "bundle")),
-    host: "127.0.0.1",
-    port: await freePort(),
-    // Two fronts on one port: the split is exercised, not only its degenerate case.
-    fronts: 2,
-    bindings: {
-      JWT_SECRET,
-      ADMIN_TOKEN: ADMIN,
-      REQUEST_LOG: "off",
-      ...workerBindings(getStack()),
-    },
-  });
-}, 180_000);
-
-afterAll(async () => {
-  await worker?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const token = (sub: string) =>
-  sign({ sub, exp: Math.floor(Date.now() / 1000) + 600 }, JWT_SECRET, "HS256");
-
-async function call(
-  method: string,
-  path: string,
-  auth: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-) {
-  const res = await fetch(`${worker.url}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${auth}`,
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return {
-    status: res.status,
-    headers: res.headers,
-    body: (await res.json()) as Record<string, unknown>,
-  };
-}
+const split = useSplitWorker("coupons-split-");
+const { call, dir } = split;
 
 async function createEvent(totalStock: number): Promise<string> {
   const id = `split-${crypto.randomUUID().slice(0, 8)}`;
@@ -81,6 +26,7 @@ async function createEvent(totalStock: number): Promise<string> {
 
 describe("the split layout (fronts apart from the objects)", () => {
   it("runs the fronts and the objects as separate processes", () => {
+    const worker = split.worker();
     expect(worker.fronts).toBe(2);
     expect(worker.frontPids).toHaveLength(2);
     expect(worker.frontPids).not.toContain(worker.pid);
@@ -128,7 +74,7 @@ describe("the split layout (fronts apart from the objects)", () => {
     const issued = await call("POST", `/v1/events/${id}/claims`, dave);
     expect(issued.status).toBe(201);
 
-    await worker.crashObjects();
+    await split.worker().crashObjects();
     const started = Date.now();
     const down = await call("GET", `/v1/events/${id}/claims/me`, dave);
     // "At once": the front does not wait out its 3 s call deadline for a peer that is gone.
@@ -137,7 +83,7 @@ describe("the split layout (fronts apart from the objects)", () => {
     expect(down.body.type).toBe("/problems/unavailable");
     expect(down.headers.get("Retry-After")).toBe("1");
 
-    await worker.objectsBack();
+    await split.worker().objectsBack();
     // The same coupon, from the object's storage, through a fresh connection.
     await expect
       .poll(async () => (await call("GET", `/v1/events/${id}/claims/me`, dave)).body.id, {

@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { isPortFree } from "../../local/servers/process.ts";
+import { isPortFree, waitFor } from "../../local/servers/process.ts";
 
 /** A stack process a test started: its output so far, and its exit. */
 export interface Run {
@@ -28,4 +28,22 @@ export async function freeRange(from: number): Promise<number> {
     if (free) return base;
   }
   throw new Error("no free port range");
+}
+
+/** Waits until the stack says it serves (its "coupon service" line), quoting its output if not. */
+export async function untilServing(run: Run): Promise<void> {
+  await waitFor("the stack to serve", async () => /coupon service/.test(run.output()), {
+    timeoutMs: 150_000,
+    intervalMs: 200,
+    describe: run.output,
+  });
+}
+
+/** SIGTERM to every child still running, then waits for each to exit. */
+export async function stopAll(children: ChildProcess[]): Promise<void> {
+  const running = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+  for (const child of children) if (running(child)) child.kill("SIGTERM");
+  await Promise.all(
+    children.map((c) => (running(c) ? new Promise((done) => c.once("exit", done)) : null)),
+  );
 }

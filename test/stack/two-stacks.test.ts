@@ -9,9 +9,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { waitFor } from "../../local/servers/process.ts";
 import { serversUnder } from "./servers-under.ts";
-import { freeRange, type Run, watched } from "./stack-run.ts";
+import { freeRange, type Run, stopAll, untilServing, watched } from "./stack-run.ts";
 
 const REPO = resolve(import.meta.dirname, "..", "..");
 let state: string;
@@ -27,12 +26,8 @@ function startStack(port: number): Run {
   return watched(child);
 }
 
-async function untilServing(run: Run): Promise<void> {
-  await waitFor("the stack to serve", async () => /coupon service/.test(run.output()), {
-    timeoutMs: 150_000,
-    intervalMs: 200,
-    describe: run.output,
-  });
+async function serving(run: Run): Promise<void> {
+  await untilServing(run);
   expect(run.child.exitCode).toBeNull();
 }
 
@@ -43,16 +38,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  for (const child of started) {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-  }
-  await Promise.all(
-    started.map((c) =>
-      c.exitCode === null && c.signalCode === null
-        ? new Promise((done) => c.once("exit", done))
-        : null,
-    ),
-  );
+  await stopAll(started);
   for (const pid of serversUnder(state)) process.kill(pid, "SIGKILL");
   rmSync(state, { recursive: true, force: true });
 });
@@ -61,7 +47,7 @@ describe("two npm start in one checkout", () => {
   it("a second PORT runs beside the first in its own folder; a start on a held folder refuses naming it; nobody's servers are stopped", async () => {
     const portA = await freeRange(21_000 + Math.floor(Math.random() * 2_000) * 10);
     const a = startStack(portA);
-    await untilServing(a);
+    await serving(a);
     const folderA = join(state, `start-${portA}`);
     const serversA = serversUnder(folderA);
     expect(serversA.length).toBe(2);
@@ -69,7 +55,7 @@ describe("two npm start in one checkout", () => {
 
     const portB = await freeRange(portA + 10);
     const b = startStack(portB);
-    await untilServing(b);
+    await serving(b);
     const folderB = join(state, `start-${portB}`);
     expect(serversUnder(folderB).length).toBe(2);
     expect(existsSync(join(state, `stack-${portA}.json`))).toBe(true);
