@@ -34,6 +34,8 @@ export class WaitingRoom {
   #joined = 0;
   #admittedThrough = 0;
   #lapsedThrough = 0;
+  /** Places up to `#lapsedThrough` whose user never claimed: kept as the frontier moves. */
+  #lapsed = 0;
   #steps: [number, number][] = [];
   /** Every step of the last RATE_WINDOW_MS (memory only: a restart only resets the measure). */
   #recent: [number, number][] = [];
@@ -139,7 +141,9 @@ export class WaitingRoom {
   issued(userIds: readonly string[]): void {
     for (const userId of userIds) {
       const place = this.#places.get(userId);
-      if (place !== undefined) this.#claimed.add(place);
+      if (place === undefined || this.#claimed.has(place)) continue;
+      this.#claimed.add(place);
+      if (place <= this.#lapsedThrough) this.#lapsed -= 1;
     }
   }
 
@@ -163,7 +167,7 @@ export class WaitingRoom {
       late: this.#order.length - this.#early,
       admittedThrough: this.#admittedThrough,
       lapsedThrough: this.#lapsedThrough,
-      lapsed: this.#lapsed(),
+      lapsed: this.#lapsed,
       steps: this.#steps.map(([through, at]) => ({ through, at })),
       ratePerSecond: this.#rate(now),
       changes: this.#changes,
@@ -223,26 +227,25 @@ export class WaitingRoom {
     if (lapsed === 0) return;
     const through = (this.#steps[lapsed - 1] as [number, number])[0];
     this.#steps = this.#steps.slice(lapsed);
+    this.#lapsed += this.#unclaimedIn(this.#lapsedThrough, through);
     this.#lapsedThrough = through;
     this.#sql.exec("DELETE FROM room_steps WHERE through <= ?", through);
     this.#sql.exec("UPDATE room SET lapsed_through = ?", through);
     this.#changed();
   }
 
-  /** Places up to the lapse frontier whose user never claimed (a holder's place is claimed). */
-  #lapsed(): number {
-    let used = 0;
-    for (const place of this.#claimed) if (place <= this.#lapsedThrough) used += 1;
-    return this.#lapsedThrough - used;
+  /** Places in (after, through] whose user has not claimed. */
+  #unclaimedIn(after: number, through: number): number {
+    let n = 0;
+    for (let place = after + 1; place <= through; place++) {
+      if (!this.#claimed.has(place)) n += 1;
+    }
+    return n;
   }
 
   /** Admitted places still running whose user has not claimed. */
   #outstanding(): number {
-    let n = 0;
-    for (let place = this.#lapsedThrough + 1; place <= this.#admittedThrough; place++) {
-      if (!this.#claimed.has(place)) n += 1;
-    }
-    return n;
+    return this.#unclaimedIn(this.#lapsedThrough, this.#admittedThrough);
   }
 
   #rate(now: number): number | null {
@@ -297,6 +300,7 @@ export class WaitingRoom {
         this.#claimed.add(row.place);
       }
     }
+    this.#lapsed = this.#unclaimedIn(0, this.#lapsedThrough);
     this.#steps = this.#sql
       .exec<{ through: number; at: number }>("SELECT through, at FROM room_steps ORDER BY through")
       .toArray()
