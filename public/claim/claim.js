@@ -630,14 +630,21 @@ function refused(res, body) {
   message = isKey(slug) ? { key: slug, countdown } : { key: "other", status: res.status };
 }
 
+/**
+ * Whether a user token is held; if not, says so and puts the focus on the token field.
+ * @returns {boolean}
+ */
+function signedIn() {
+  if (sessionStorage.getItem(TOKEN_KEY)) return true;
+  message = { key: "signinFirst" };
+  render();
+  $("token").focus();
+  return false;
+}
+
 /** Joins the event's waiting room (again with the ticket held, which keeps the same one). */
 async function join() {
-  if (!sessionStorage.getItem(TOKEN_KEY)) {
-    message = { key: "signinFirst" };
-    render();
-    $("token").focus();
-    return;
-  }
+  if (!signedIn()) return;
   joining = true;
   message = null;
   render();
@@ -708,12 +715,7 @@ async function pollRoom() {
 }
 
 async function claim() {
-  if (!sessionStorage.getItem(TOKEN_KEY)) {
-    message = { key: "signinFirst" };
-    render();
-    $("token").focus();
-    return;
-  }
+  if (!signedIn()) return;
   busy = true;
   message = null;
   render();
